@@ -19,7 +19,9 @@ def execute(path: Path, timeout: int = 900) -> float:
     nb = nbformat.read(path, as_version=4)
     start = time.perf_counter()
     client = NotebookClient(
-        nb, timeout=timeout, kernel_name="python3",
+        nb,
+        timeout=timeout,
+        kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
     )
     client.execute()

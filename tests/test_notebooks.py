@@ -26,7 +26,9 @@ def test_notebook_house_rules(path) -> None:
     assert code, f"{path.name} has no code"
     # Committed with outputs, so the book renders them, and without errors.
     assert all(c.get("execution_count") for c in code), f"{path.name}: unexecuted cells"
-    errors = [o for c in code for o in c.get("outputs", []) if o["output_type"] == "error"]
+    errors = [
+        o for c in code for o in c.get("outputs", []) if o["output_type"] == "error"
+    ]
     assert not errors, f"{path.name} was committed with an error output"
     # Executed in order, top to bottom, in one kernel.
     counts = [c["execution_count"] for c in code]
@@ -35,40 +37,71 @@ def test_notebook_house_rules(path) -> None:
     head = "".join(source(c) for c in code[:3])
     assert "describe_device" in head, f"{path.name}: state the device near the top"
     # Ends with a Checks section of asserts.
-    headings = [i for i, c in enumerate(cells) if c["cell_type"] == "markdown"
-                and source(c).lstrip().startswith("## Checks")]
+    headings = [
+        i
+        for i, c in enumerate(cells)
+        if c["cell_type"] == "markdown" and source(c).lstrip().startswith("## Checks")
+    ]
     assert headings, f"{path.name}: no '## Checks' section"
-    after = [c for c in cells[headings[-1]:] if c["cell_type"] == "code"]
-    assert any("assert " in source(c) for c in after), f"{path.name}: Checks has no asserts"
+    after = [c for c in cells[headings[-1] :] if c["cell_type"] == "code"]
+    assert any("assert " in source(c) for c in after), (
+        f"{path.name}: Checks has no asserts"
+    )
 
 
 def _notebook(cells: list[str]) -> dict:
     return {
         "nbformat": 4,
         "nbformat_minor": 5,
-        "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                    "language": "python"}},
+        "metadata": {
+            "kernelspec": {
+                "name": "python3",
+                "display_name": "Python 3",
+                "language": "python",
+            }
+        },
         "cells": [
-            {"cell_type": "code", "id": f"c{i}", "metadata": {}, "execution_count": None,
-             "outputs": [], "source": text}
+            {
+                "cell_type": "code",
+                "id": f"c{i}",
+                "metadata": {},
+                "execution_count": None,
+                "outputs": [],
+                "source": text,
+            }
             for i, text in enumerate(cells)
         ],
     }
 
 
-@pytest.mark.parametrize("cells, should_pass", [
-    (["x = 1", "assert x == 1"], True),
-    (["x = 1", "assert False, 'a chapter claim that does not hold'"], False),
-    (["raise RuntimeError('boom')"], False),
-])
+@pytest.mark.parametrize(
+    "cells, should_pass",
+    [
+        (["x = 1", "assert x == 1"], True),
+        (["x = 1", "assert False, 'a chapter claim that does not hold'"], False),
+        (["raise RuntimeError('boom')"], False),
+    ],
+)
 def test_nbval_command_fails_on_a_broken_notebook(tmp_path, cells, should_pass) -> None:
     """The same pytest + nbval invocation as the Makefile's test target."""
     path = tmp_path / "99_probe.ipynb"
     path.write_text(json.dumps(_notebook(cells)), encoding="utf-8")
     result = subprocess.run(
-        [sys.executable, "-m", "pytest", "--nbval-lax", "--nbval-current-env",
-         "-p", "no:cacheprovider", "-q", str(path)],
-        cwd=tmp_path, capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "--nbval-lax",
+            "--nbval-current-env",
+            "-p",
+            "no:cacheprovider",
+            "-q",
+            str(path),
+        ],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
     )
     assert (result.returncode == 0) == should_pass, result.stdout[-2000:]

@@ -58,13 +58,20 @@ print(json.dumps({{
     home = tmp_path / "home"
     home.mkdir()
     out = subprocess.run(
-        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True,
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
         env={**os.environ, "HOME": str(home), "PYTHONDONTWRITEBYTECODE": "1"},
         check=True,
     ).stdout
     report = json.loads(out.strip().splitlines()[-1])
-    assert report == {"threads": 1, "handlers": 0, "cuda_initialized": False,
-                      "new_files": []}
+    assert report == {
+        "threads": 1,
+        "handlers": 0,
+        "cuda_initialized": False,
+        "new_files": [],
+    }
     assert not any(home.iterdir()), f"import wrote to $HOME: {list(home.iterdir())}"
 
 
@@ -100,6 +107,9 @@ def test_internal_imports_point_one_way() -> None:
         if "show" in path.read_text(encoding="utf-8") and owner != "utils":
             tree = ast.parse(path.read_text(encoding="utf-8"))
             for node in ast.walk(tree):
-                if isinstance(node, ast.ImportFrom) and node.module == "llmlab.utils.show":
+                if (
+                    isinstance(node, ast.ImportFrom)
+                    and node.module == "llmlab.utils.show"
+                ):
                     problems.append(f"{path.relative_to(PACKAGE)} imports utils.show")
     assert not problems, "\n".join(problems)

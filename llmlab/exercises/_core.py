@@ -75,7 +75,9 @@ def check(name: str, fn: Callable, *, quiet: bool = False) -> bool:
     try:
         exercises[name].verify(fn)
     except NotImplementedError:
-        message = f"[{name}] not done yet: the function still raises NotImplementedError."
+        message = (
+            f"[{name}] not done yet: the function still raises NotImplementedError."
+        )
         ok = False
     except AssertionError as failure:
         message = f"[{name}] not quite: {failure}"

@@ -43,7 +43,9 @@ def _mps_available() -> bool:
 def describe_device(device: torch.device) -> str:
     """One line saying what a computation ran on, for the top of every notebook."""
     if device.type == "cuda":
-        index = device.index if device.index is not None else torch.cuda.current_device()
+        index = (
+            device.index if device.index is not None else torch.cuda.current_device()
+        )
         name = torch.cuda.get_device_name(index)
         return f"cuda:{index} ({name}), torch {torch.__version__}"
     if device.type == "mps":

@@ -43,7 +43,9 @@ def test_checker_rejects_stub(name, fn_name, text) -> None:
     assert check(name, _define(text, fn_name), quiet=True) is False
 
 
-@pytest.mark.parametrize("name, fn_name, text", SOLUTIONS, ids=[s[0] for s in SOLUTIONS])
+@pytest.mark.parametrize(
+    "name, fn_name, text", SOLUTIONS, ids=[s[0] for s in SOLUTIONS]
+)
 def test_checker_accepts_solution(name, fn_name, text) -> None:
     assert check(name, _define(text, fn_name), quiet=True) is True
 
@@ -51,7 +53,9 @@ def test_checker_accepts_solution(name, fn_name, text) -> None:
 def test_every_exercise_has_a_stub_and_a_solution_in_a_notebook() -> None:
     names = set(all_exercises())
     assert names, "no exercises registered"
-    assert names == {s[0] for s in STUBS}, "exercises without a stub cell (or vice versa)"
+    assert names == {s[0] for s in STUBS}, (
+        "exercises without a stub cell (or vice versa)"
+    )
     assert names == {s[0] for s in SOLUTIONS}, "exercises without a solution cell"
 
 
