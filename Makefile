@@ -39,6 +39,7 @@ notebooks: $(STAMP)
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env chapters
 
 test: $(STAMP)
+	$(BIN)/python scripts/sz.py
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env tests chapters
 	$(MAKE) book
 

@@ -60,6 +60,19 @@ def planned_wheel(requirement: str, index: str | None) -> list[str]:
     ]
 
 
+def refusal(plan: list[str], *, is_linux: bool, has_gpu: bool, allow_cuda: bool) -> str:
+    """Why installing ``plan`` would be a mistake here, or "" when it is fine."""
+    cuda_libs = [p for p in plan if p.lower().startswith("nvidia-")]
+    if not (is_linux and cuda_libs) or has_gpu or allow_cuda:
+        return ""
+    return (
+        f"pip would pull the CUDA build ({len(cuda_libs)} NVIDIA packages, several "
+        f"GB) but this machine has no NVIDIA GPU (nvidia-smi not found).\n"
+        f"  CPU build:  make <target> TORCH_INDEX={CPU_INDEX}\n"
+        f"  CUDA build anyway:  make <target> TORCH_ALLOW_CUDA=1"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("constraints")
@@ -75,16 +88,14 @@ def main() -> None:
         return
 
     plan = planned_wheel(requirement, args.index)
-    cuda_libs = [p for p in plan if p.lower().startswith("nvidia-")]
-    is_linux = platform.system() == "Linux"
-    if is_linux and cuda_libs and not has_nvidia_gpu() and not args.allow_cuda:
-        raise SystemExit(
-            f"Refusing to install {requirement}: pip would pull the CUDA build "
-            f"({len(cuda_libs)} NVIDIA packages, several GB) but this machine has no "
-            f"NVIDIA GPU (nvidia-smi not found).\n"
-            f"  CPU build:  make <target> TORCH_INDEX={CPU_INDEX}\n"
-            f"  CUDA build anyway:  make <target> TORCH_ALLOW_CUDA=1"
-        )
+    problem = refusal(
+        plan,
+        is_linux=platform.system() == "Linux",
+        has_gpu=has_nvidia_gpu(),
+        allow_cuda=args.allow_cuda,
+    )
+    if problem:
+        raise SystemExit(f"Refusing to install {requirement}: {problem}")
     cmd = [sys.executable, "-m", "pip", "install", requirement]
     if args.index:
         cmd += ["--index-url", args.index]
