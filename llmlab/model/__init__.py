@@ -1,6 +1,50 @@
-"""The decoder-only transformer language model."""
+"""The decoder-only transformer language model and its parts."""
 
+from llmlab.model.alibi import alibi_bias, alibi_slopes
+from llmlab.model.attention import CausalSelfAttention
+from llmlab.model.block import Block
 from llmlab.model.config import PRESETS, GPTConfig
+from llmlab.model.feed_forward import FeedForward, SwiGLUFeedForward
+from llmlab.model.flash_attention import flash_attention
 from llmlab.model.gpt import GPT
+from llmlab.model.masks import AttentionMask
+from llmlab.model.norm import LayerNorm, RMSNorm
+from llmlab.model.positions import (
+    ALiBiPositions,
+    LearnedPositions,
+    NoPositions,
+    Positions,
+    RotaryPositions,
+    SinusoidalPositions,
+    sinusoidal_table,
+)
+from llmlab.model.rope import apply_rope, rope_angles
+from llmlab.model.scaled_dot_product import attend, reference_attention, sdpa_attention
 
-__all__ = ["GPT", "GPTConfig", "PRESETS"]
+__all__ = [
+    "ALiBiPositions",
+    "AttentionMask",
+    "Block",
+    "CausalSelfAttention",
+    "FeedForward",
+    "GPT",
+    "GPTConfig",
+    "LayerNorm",
+    "LearnedPositions",
+    "NoPositions",
+    "PRESETS",
+    "Positions",
+    "RMSNorm",
+    "RotaryPositions",
+    "SinusoidalPositions",
+    "SwiGLUFeedForward",
+    "alibi_bias",
+    "alibi_slopes",
+    "apply_rope",
+    "attend",
+    "flash_attention",
+    "reference_attention",
+    "rope_angles",
+    "sdpa_attention",
+    "sinusoidal_table",
+]

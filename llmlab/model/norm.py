@@ -1,0 +1,57 @@
+"""Normalisation layers: LayerNorm and RMSNorm.
+
+Both rescale each token's vector to a standard size before a sublayer, which keeps
+activations in a range where training is stable. LayerNorm (Ba et al. 2016,
+arXiv:1607.06450) subtracts the mean and divides by the standard deviation, then
+applies a learned scale and shift. RMSNorm (Zhang & Sennrich 2019,
+arXiv:1910.07467) skips the mean: it divides by the root mean square and applies a
+learned scale only, which is cheaper and works as well in practice (Llama uses it).
+
+Differs from the papers in: nothing; both are written out instead of calling
+``nn.LayerNorm``/``nn.RMSNorm`` so the arithmetic is visible (tests compare them).
+
+Taught in: chapters/04_transformer_block.ipynb
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from llmlab.model.config import GPTConfig
+
+
+class LayerNorm(nn.Module):
+    def __init__(self, d_model: int, *, eps: float = 1e-5, bias: bool = True) -> None:
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(d_model))
+        self.bias = nn.Parameter(torch.zeros(d_model)) if bias else None
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (..., D) -> (..., D) with zero mean and unit variance, then scaled."""
+        mean = x.mean(dim=-1, keepdim=True)
+        variance = x.var(dim=-1, keepdim=True, unbiased=False)
+        y = (x - mean) * torch.rsqrt(variance + self.eps) * self.weight
+        return y if self.bias is None else y + self.bias
+
+
+class RMSNorm(nn.Module):
+    def __init__(self, d_model: int, *, eps: float = 1e-5) -> None:
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(d_model))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (..., D) -> (..., D) with unit root mean square, then scaled."""
+        # Compute in float32 even under bf16 autocast: squares of bf16 lose precision.
+        x32 = x.float()
+        y = x32 * torch.rsqrt(x32.pow(2).mean(dim=-1, keepdim=True) + self.eps)
+        return y.to(x.dtype) * self.weight
+
+
+def make_norm(config: GPTConfig) -> nn.Module:
+    """The norm the config asks for, over d_model features."""
+    if config.norm == "rmsnorm":
+        return RMSNorm(config.d_model, eps=config.norm_eps)
+    return LayerNorm(config.d_model, eps=config.norm_eps, bias=config.bias)

@@ -1,0 +1,131 @@
+"""Scaled dot-product attention, softmax(Q Kᵀ / √d_k + bias) V, three ways.
+
+The *reference* path writes the formula out: a (T, S) score table per head, a mask
+of -inf where attending is forbidden, a softmax, a weighted sum of values. It can
+return the attention weights (for heat maps). The *sdpa* path calls PyTorch's
+``scaled_dot_product_attention``, which picks a fused kernel where one exists. The
+*flash* path (``flash_attention.py``) computes the same numbers tile by tile, so its
+memory grows linearly with sequence length. Tests prove all three agree.
+
+Inputs already have one key/value head per query head (grouped-query attention
+repeats them before calling here). Masks are ``AttentionMask`` rules; position
+biases such as ALiBi arrive as a function of (query positions, key positions).
+Queries are the *last* T of the S key positions, which is what a KV cache needs.
+
+Differs from Vaswani et al. 2017 (arXiv:1706.03762) in: the optional additive bias
+(ALiBi, arXiv:2108.12409) and the sliding-window/sparse masks.
+
+Taught in: chapters/03_attention.ipynb
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable
+
+import torch
+import torch.nn.functional as F
+
+from llmlab.model.flash_attention import flash_attention
+from llmlab.model.masks import AttentionMask
+
+ScoreBias = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+"""bias(q_pos (T,), k_pos (S,)) -> (H, T, S) float, added to the scores."""
+
+CAUSAL = AttentionMask()
+
+
+def reference_attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    *,
+    mask: AttentionMask = CAUSAL,
+    bias: ScoreBias | None = None,
+    dropout_p: float = 0.0,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The formula, written out. Returns (output, attention weights).
+
+    q: (B, H, T, Dh), k and v: (B, H, S, Dh) -> output (B, H, T, Dh),
+    weights (B, H, T, S) with rows summing to 1.
+    """
+    T, S, Dh = q.shape[-2], k.shape[-2], q.shape[-1]
+    scores = torch.einsum("bhtd,bhsd->bhts", q, k) / math.sqrt(Dh)  # (B, H, T, S)
+    q_pos, k_pos = _positions(T, S, q.device)
+    if bias is not None:
+        scores = scores + bias(q_pos, k_pos)  # (H, T, S) broadcast over B
+    allowed = mask.tile(q_pos, k_pos)  # (T, S)
+    scores = scores.masked_fill(~allowed, float("-inf"))
+    weights = scores.softmax(dim=-1)  # (B, H, T, S)
+    if dropout_p > 0:
+        weights = F.dropout(weights, p=dropout_p)
+    return torch.einsum("bhts,bhsd->bhtd", weights, v), weights  # (B, H, T, Dh)
+
+
+def sdpa_attention(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    *,
+    mask: AttentionMask = CAUSAL,
+    bias: ScoreBias | None = None,
+    dropout_p: float = 0.0,
+) -> torch.Tensor:
+    """PyTorch's fused attention.
+
+    q: (B, H, T, Dh), k and v: (B, H, S, Dh) -> (B, H, T, Dh).
+    """
+    T, S = q.shape[-2], k.shape[-2]
+    if mask.is_plain_causal and bias is None and T == S:
+        # The flag lets PyTorch skip the masked half and never build the mask.
+        return F.scaled_dot_product_attention(
+            q, k, v, dropout_p=dropout_p, is_causal=True
+        )
+    q_pos, k_pos = _positions(T, S, q.device)
+    additive = torch.zeros(T, S, device=q.device, dtype=q.dtype)
+    if bias is not None:
+        additive = additive + bias(q_pos, k_pos).to(q.dtype)  # (H, T, S)
+    additive = additive.masked_fill(~mask.tile(q_pos, k_pos), float("-inf"))
+    return F.scaled_dot_product_attention(
+        q, k, v, attn_mask=additive, dropout_p=dropout_p
+    )
+
+
+def attend(
+    q: torch.Tensor,
+    k: torch.Tensor,
+    v: torch.Tensor,
+    *,
+    implementation: str,
+    mask: AttentionMask = CAUSAL,
+    bias: ScoreBias | None = None,
+    dropout_p: float = 0.0,
+    block_size: int = 64,
+) -> torch.Tensor:
+    """Attention by the named implementation: "reference", "sdpa" or "flash".
+
+    q: (B, H, T, Dh), k and v: (B, H, S, Dh) -> (B, H, T, Dh).
+    """
+    if q.shape[-2] > k.shape[-2]:
+        raise ValueError(f"more queries ({q.shape[-2]}) than keys ({k.shape[-2]})")
+    if implementation == "reference":
+        y, _ = reference_attention(q, k, v, mask=mask, bias=bias, dropout_p=dropout_p)
+        return y
+    if implementation == "sdpa":
+        return sdpa_attention(q, k, v, mask=mask, bias=bias, dropout_p=dropout_p)
+    if implementation == "flash":
+        if dropout_p > 0:
+            raise ValueError(
+                f"the flash path has no attention dropout (dropout_p={dropout_p}); "
+                "use implementation='sdpa' or dropout=0"
+            )
+        return flash_attention(q, k, v, mask=mask, bias=bias, block_size=block_size)
+    raise ValueError(
+        f"implementation={implementation!r} must be 'reference', 'sdpa' or 'flash'"
+    )
+
+
+def _positions(T: int, S: int, device: torch.device) -> tuple[torch.Tensor, ...]:
+    """Query positions (the last T of S) and key positions."""
+    k_pos = torch.arange(S, device=device)
+    return k_pos[S - T :], k_pos

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+import dataclasses
+import itertools
+
+import pytest
+import torch
+import torch.nn.functional as F
+
+from llmlab.model import GPT, PRESETS
+
+TINY = PRESETS["tiny"]
+
+
+def _ids(B=2, T=16, seed=0):
+    return torch.randint(
+        0, TINY.vocab_size, (B, T), generator=torch.Generator().manual_seed(seed)
+    )
+
+
+def test_shapes_and_public_attributes() -> None:
+    model = GPT(TINY)
+    ids = _ids()
+    assert model(ids).shape == (2, 16, TINY.vocab_size)
+    assert model.embed(ids).shape == (2, 16, TINY.d_model)
+    assert len(model.blocks) == TINY.n_layers
+    for block in model.blocks:
+        children = dict(block.named_children())
+        assert {"norm1", "attention", "norm2", "ffn"} <= set(children)
+    assert model.head.weight is model.token_embedding.weight  # tied by default
+
+
+def test_embedding_is_one_hot_times_a_matrix() -> None:
+    model = GPT(dataclasses.replace(TINY, position="none"))
+    ids = _ids()
+    one_hot = F.one_hot(ids, TINY.vocab_size).float()  # (B, T, V)
+    assert torch.allclose(model.embed(ids), one_hot @ model.token_embedding.weight)
+
+
+VARIANTS = list(
+    itertools.product(
+        ["none", "sinusoidal", "learned", "rope", "alibi"],
+        ["reference", "sdpa", "flash"],
+    )
+)
+
+
+@pytest.mark.parametrize("position, attention", VARIANTS)
+def test_changing_a_future_token_never_changes_earlier_logits(position, attention):
+    config = dataclasses.replace(
+        TINY, position=position, attention=attention, flash_block_size=8
+    )
+    model = GPT(config).eval()
+    ids = _ids(T=20)
+    changed = ids.clone()
+    changed[:, 12] = (changed[:, 12] + 1) % TINY.vocab_size
+    before, after = model(ids), model(changed)
+    assert torch.allclose(before[:, :12], after[:, :12], atol=1e-6)
+    assert not torch.allclose(before[:, 12:], after[:, 12:], atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        dict(
+            norm="rmsnorm", ffn="swiglu", n_kv_heads=2, bias=False, tie_embeddings=False
+        ),
+        dict(norm_placement="post", ffn="relu", position="sinusoidal"),
+        dict(attention_window=4, attention_stride=3, attention="flash"),
+        dict(dropout=0.1),
+    ],
+)
+def test_every_switch_builds_and_backpropagates(changes) -> None:
+    model = GPT(dataclasses.replace(TINY, **changes))
+    ids = _ids()
+    loss = F.cross_entropy(model(ids).flatten(0, 1), ids.flatten())
+    loss.backward()
+    assert all(p.grad is not None for p in model.parameters())
+    if not changes.get("tie_embeddings", True):
+        assert model.head.weight is not model.token_embedding.weight
+
+
+def test_post_norm_has_no_final_norm() -> None:
+    model = GPT(dataclasses.replace(TINY, norm_placement="post"))
+    assert isinstance(model.final_norm, torch.nn.Identity)
+
+
+def test_generator_makes_initialisation_reproducible() -> None:
+    a = GPT(TINY, generator=torch.Generator().manual_seed(3))
+    b = GPT(TINY, generator=torch.Generator().manual_seed(3))
+    for (name, p), q in zip(a.named_parameters(), b.parameters()):
+        assert torch.equal(p, q), name
+
+
+def test_initial_loss_is_near_uniform_guessing() -> None:
+    model = GPT(TINY, generator=torch.Generator().manual_seed(0))
+    ids = _ids(B=4, T=64)
+    # Next-token targets of random ids: nothing to predict, so ~ln(V) at the start.
+    logits = model(ids[:, :-1])
+    loss = F.cross_entropy(logits.flatten(0, 1), ids[:, 1:].flatten())
+    assert abs(loss.item() - torch.log(torch.tensor(256.0)).item()) < 0.1
+
+
+def test_bad_inputs_are_named() -> None:
+    model = GPT(TINY)
+    with pytest.raises(ValueError, match="length 65 exceeds context_length=64"):
+        model(_ids(T=65))
+    with pytest.raises(ValueError, match=r"ids must be \(B, T\), got shape \(5,\)"):
+        model(torch.zeros(5, dtype=torch.long))
