@@ -14,8 +14,16 @@ from pathlib import Path
 
 # Test suites and vendored third-party code are excluded: they are huge, repetitive
 # and less like the Python people write.
-_EXCLUDED_PARTS = {"test", "tests", "idle_test", "site-packages", "__pycache__",
-                   "lib2to3", "ensurepip", "turtledemo"}
+_EXCLUDED_PARTS = {
+    "test",
+    "tests",
+    "idle_test",
+    "site-packages",
+    "__pycache__",
+    "lib2to3",
+    "ensurepip",
+    "turtledemo",
+}
 
 
 def stdlib_files(root: str | Path | None = None) -> list[Path]:
@@ -27,7 +35,8 @@ def stdlib_files(root: str | Path | None = None) -> list[Path]:
     if not base.is_dir():
         raise FileNotFoundError(f"standard library directory not found: {base}")
     files = [
-        p for p in base.rglob("*.py")
+        p
+        for p in base.rglob("*.py")
         if not _EXCLUDED_PARTS.intersection(p.relative_to(base).parts)
     ]
     return sorted(files, key=lambda p: p.relative_to(base).as_posix())

@@ -1,0 +1,96 @@
+"""TrainConfig: every setting of a training run, in one frozen dataclass.
+
+Taught in: chapters/06_pretraining.ipynb
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    max_steps: int = 200
+    """Optimizer steps to take in total."""
+    batch_size: int = 16
+    """Windows per optimizer step (summed over gradient-accumulation micro-batches)."""
+    seq_len: int | None = None
+    """Tokens per window; None means the model's context_length."""
+    grad_accum_steps: int = 1
+    """Micro-batches per optimizer step; each holds batch_size // grad_accum_steps."""
+    lr: float = 3e-3
+    """Peak learning rate, reached at the end of warmup."""
+    min_lr: float = 3e-4
+    """Learning rate at the end of the cosine decay, and after it."""
+    warmup_steps: int = 20
+    """Steps of linear warmup from 0 to lr."""
+    weight_decay: float = 0.1
+    """AdamW decoupled weight decay, applied to matrices only (not biases, norms)."""
+    betas: tuple[float, float] = (0.9, 0.95)
+    """AdamW moving-average rates for the gradient and its square."""
+    eps: float = 1e-8
+    """AdamW denominator guard."""
+    grad_clip: float | None = 1.0
+    """Largest global gradient norm; None turns clipping off."""
+    eval_interval: int = 50
+    """Evaluate the validation loss every this many steps (and at the last step)."""
+    eval_batches: int = 8
+    """Validation batches per evaluation."""
+    checkpoint_interval: int | None = None
+    """Save a checkpoint every this many steps (needs a checkpoint directory)."""
+    seed: int = 0
+    """Seed for the batch-sampling generator when fit() is given none."""
+    mixed_precision: bool = True
+    """Use bf16 autocast when training on CUDA; ignored on other devices."""
+    compile: bool = False
+    """Wrap the model in torch.compile when training on CUDA; ignored elsewhere."""
+
+    def __post_init__(self) -> None:
+        positive = (
+            "max_steps",
+            "batch_size",
+            "grad_accum_steps",
+            "eval_interval",
+            "eval_batches",
+        )
+        for name in positive:
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name}={value!r} must be a positive int")
+        if self.seq_len is not None and (
+            not isinstance(self.seq_len, int) or self.seq_len < 1
+        ):
+            raise ValueError(f"seq_len={self.seq_len!r} must be a positive int or None")
+        if self.batch_size % self.grad_accum_steps:
+            raise ValueError(
+                f"batch_size={self.batch_size} must be divisible by "
+                f"grad_accum_steps={self.grad_accum_steps}"
+            )
+        if not 0 <= self.min_lr <= self.lr:
+            raise ValueError(f"need 0 <= min_lr={self.min_lr} <= lr={self.lr}")
+        if not isinstance(self.warmup_steps, int) or self.warmup_steps < 0:
+            raise ValueError(f"warmup_steps={self.warmup_steps!r} must be an int >= 0")
+        if self.weight_decay < 0 or self.eps <= 0:
+            raise ValueError(
+                f"weight_decay={self.weight_decay} must be >= 0 and eps={self.eps} > 0"
+            )
+        if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
+            raise ValueError(f"betas={self.betas!r} must be two numbers in [0, 1)")
+        if self.grad_clip is not None and self.grad_clip <= 0:
+            raise ValueError(f"grad_clip={self.grad_clip} must be > 0 or None")
+        if self.checkpoint_interval is not None and self.checkpoint_interval < 1:
+            raise ValueError(
+                f"checkpoint_interval={self.checkpoint_interval} must be >= 1 or None"
+            )
+
+    @property
+    def micro_batch_size(self) -> int:
+        return self.batch_size // self.grad_accum_steps
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready values (for checkpoints)."""
+        return {**asdict(self), "betas": list(self.betas)}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TrainConfig:
+        return cls(**{**values, "betas": tuple(values["betas"])})
