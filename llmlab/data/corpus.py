@@ -23,7 +23,12 @@ _EXCLUDED_PARTS = {
     "lib2to3",
     "ensurepip",
     "turtledemo",
+    # Generated tables rather than code people write: codec maps, pydoc's help
+    # text, the build's configuration dump.
+    "encodings",
+    "pydoc_data",
 }
+_EXCLUDED_PREFIXES = ("_sysconfigdata",)
 
 
 def stdlib_files(root: str | Path | None = None) -> list[Path]:
@@ -38,6 +43,7 @@ def stdlib_files(root: str | Path | None = None) -> list[Path]:
         p
         for p in base.rglob("*.py")
         if not _EXCLUDED_PARTS.intersection(p.relative_to(base).parts)
+        and not p.name.startswith(_EXCLUDED_PREFIXES)
     ]
     return sorted(files, key=lambda p: p.relative_to(base).as_posix())
 
