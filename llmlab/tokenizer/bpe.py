@@ -1,0 +1,325 @@
+"""Byte-level BPE tokenizer: train, encode, decode, GPT-2 and tiktoken compatible.
+
+A token is a byte string. Ids for the 256 single bytes come first, then one id per
+merge ``(left, right) -> new`` in the order the merges were learned, then the
+special tokens. Encoding cuts out special tokens, pre-tokenizes the rest with a
+regex, and inside each piece applies merges lowest-id first until none applies.
+Decoding concatenates the tokens' bytes and decodes UTF-8.
+
+Speed comes from a cache: each distinct piece ("def", " self", "\\n    ") is encoded
+once and then looked up, so on real text encoding costs about one regex pass.
+
+Differs from GPT-2's ``encoder.py`` in: ids instead of printable strings; special
+tokens follow tiktoken's ``allowed_special`` / ``disallowed_special`` rules, with the
+longest special winning where several start at the same place.
+
+Taught in: chapters/01_tokenization.ipynb
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterable, Iterator
+from itertools import chain
+from pathlib import Path
+
+import regex
+
+from llmlab.tokenizer import pretokenize, serialization, special
+from llmlab.tokenizer.gpt2_files import Merge, merges_from_ranks, read_gpt2_files
+from llmlab.tokenizer.training import learn_merges, merge_word
+
+_CACHE_SIZE = 200_000
+_STREAM_CHUNK = 1 << 16
+
+
+class _PieceCache(dict):
+    """piece -> ids, filled on first use; emptied when full, so memory is bounded."""
+
+    def __init__(self, encode_piece):
+        super().__init__()
+        self.encode_piece = encode_piece
+
+    def __missing__(self, piece: str) -> list[int]:
+        if len(self) >= _CACHE_SIZE:
+            self.clear()
+        ids = self[piece] = self.encode_piece(piece)
+        return ids
+
+
+class BPETokenizer:
+    """Byte-level BPE. Build it with :meth:`train`, :meth:`from_gpt2_files`,
+    :meth:`from_tiktoken` or :meth:`load`."""
+
+    def __init__(
+        self,
+        *,
+        byte_ids: list[int],
+        merges: list[Merge],
+        special_tokens: dict[str, int],
+        pattern: str = pretokenize.GPT2_PATTERN,
+    ):
+        if sorted(byte_ids) != list(range(256)):
+            raise ValueError("byte_ids must be a permutation of 0..255")
+        self.pattern = pattern
+        self.byte_ids = list(byte_ids)
+        self.merges = [tuple(m) for m in merges]
+        self.special_tokens = dict(special_tokens)
+        self.vocab: dict[int, bytes] = {i: bytes([b]) for b, i in enumerate(byte_ids)}
+        self._ranks: dict[tuple[int, int], int] = {}
+        last = -1
+        for left, right, new in self.merges:
+            if new in self.vocab or left not in self.vocab or right not in self.vocab:
+                raise ValueError(f"merge ({left}, {right}) -> {new} is inconsistent")
+            if new <= last:  # encoding applies merges lowest id first
+                raise ValueError(f"merge ids must increase; {new} comes after {last}")
+            last = new
+            self._ranks[(left, right)] = new
+            self.vocab[new] = self.vocab[left] + self.vocab[right]
+        for token, i in self.special_tokens.items():
+            if i in self.vocab:
+                raise ValueError(f"special token {token!r} reuses id {i}")
+            self.vocab[i] = token.encode("utf-8")
+        self._regex = regex.compile(pattern)
+        self._cache = _PieceCache(self._encode_piece)
+        self._special_res: dict = {}
+
+    # ----------------------------------------------------------------- building
+    @classmethod
+    def train(
+        cls,
+        corpus: str | list | Iterable[str],
+        *,
+        vocab_size: int,
+        special_tokens: Iterable[str] = ("<|endoftext|>",),
+        n_workers: int | None = None,
+        progress: bool = False,
+        pattern: str = pretokenize.GPT2_PATTERN,
+    ) -> BPETokenizer:
+        """Learn ``vocab_size - 256 - len(special_tokens)`` merges from ``corpus``.
+
+        ``corpus``: a str, a list of file paths (UTF-8), or an iterator of str.
+        Special tokens are removed before counting, so no merge touches them, and
+        take the last ids. Pre-tokens of large corpora are counted in ``n_workers``
+        processes (default: one per CPU).
+        """
+        specials = tuple(special_tokens)
+        special.validate_names(specials)
+        if not isinstance(vocab_size, int) or vocab_size < 256 + len(specials):
+            raise ValueError(
+                f"vocab_size={vocab_size!r} must be an int >= 256 bytes + "
+                f"{len(specials)} special tokens = {256 + len(specials)}"
+            )
+        if not isinstance(corpus, (str, list, tuple)) and not isinstance(
+            corpus, Iterable
+        ):
+            raise TypeError(
+                f"corpus must be a str, a list of paths or an iterator "
+                f"of str, got {type(corpus).__name__}"
+            )
+        if isinstance(corpus, (list, tuple)):
+            pretokenize.check_paths(corpus)
+        counts = pretokenize.count_corpus(
+            corpus,
+            pattern=pattern,
+            specials=specials,
+            n_workers=n_workers,
+            progress=progress,
+        )
+        if not counts:
+            raise ValueError("corpus is empty: no text outside special tokens")
+        word_counts = {w.encode("utf-8"): c for w, c in counts.items()}
+        n_merges = vocab_size - 256 - len(specials)
+        pairs = learn_merges(word_counts, n_merges, progress=progress)
+        if len(pairs) < n_merges:
+            warnings.warn(
+                f"corpus allows only {len(pairs)} merges, not {n_merges}: "
+                f"vocab_size is {256 + len(pairs) + len(specials)}, not {vocab_size}",
+                stacklevel=2,
+            )
+        merges = [(a, b, 256 + k) for k, (a, b) in enumerate(pairs)]
+        first = 256 + len(merges)
+        return cls(
+            byte_ids=list(range(256)),
+            merges=merges,
+            pattern=pattern,
+            special_tokens={s: first + k for k, s in enumerate(specials)},
+        )
+
+    @classmethod
+    def from_gpt2_files(
+        cls, encoder_json_path: str | Path, vocab_bpe_path: str | Path
+    ) -> BPETokenizer:
+        """GPT-2's tokenizer from its published ``encoder.json`` and ``vocab.bpe``."""
+        byte_ids, merges, specials = read_gpt2_files(encoder_json_path, vocab_bpe_path)
+        return cls(byte_ids=byte_ids, merges=merges, special_tokens=specials)
+
+    @classmethod
+    def from_tiktoken(
+        cls,
+        encoding,
+        *,
+        pattern: str | None = None,
+        special_tokens: dict[str, int] | None = None,
+    ) -> BPETokenizer:
+        """From a ``tiktoken.Encoding``, or from a ranks table ``{bytes: rank}`` plus
+        ``pattern`` and ``special_tokens``."""
+        if isinstance(encoding, dict):
+            ranks = encoding
+            pattern = pattern or pretokenize.GPT2_PATTERN
+        else:  # tiktoken keeps these as attributes; there is no public getter
+            ranks = encoding._mergeable_ranks
+            pattern = pattern or encoding._pat_str
+            if special_tokens is None:
+                special_tokens = dict(encoding._special_tokens)
+        byte_ids, merges = merges_from_ranks(ranks)
+        return cls(
+            byte_ids=byte_ids,
+            merges=merges,
+            pattern=pattern,
+            special_tokens=special_tokens or {},
+        )
+
+    # ---------------------------------------------------------------- properties
+    @property
+    def vocab_size(self) -> int:
+        """Number of ids: bytes + merges + special tokens."""
+        return len(self.vocab)
+
+    @property
+    def eot_id(self) -> int:
+        """The id of ``<|endoftext|>``, the separator between documents."""
+        if "<|endoftext|>" not in self.special_tokens:
+            raise KeyError("this tokenizer has no <|endoftext|> special token")
+        return self.special_tokens["<|endoftext|>"]
+
+    def __repr__(self) -> str:
+        return (
+            f"BPETokenizer(vocab_size={self.vocab_size}, merges="
+            f"{len(self.merges)}, special_tokens={self.special_tokens})"
+        )
+
+    # ------------------------------------------------------------------ encoding
+    def _encode_piece(self, piece: str) -> list[int]:
+        """One pre-token to ids: apply merges, lowest id first, until none applies."""
+        ids = [self.byte_ids[b] for b in piece.encode("utf-8")]
+        ranks = self._ranks
+        while len(ids) >= 2:
+            pair = min(zip(ids, ids[1:]), key=lambda p: ranks.get(p, 1 << 62))
+            new = ranks.get(pair)
+            if new is None:
+                break
+            ids = merge_word(ids, pair, new)
+        return ids
+
+    def encode_ordinary(self, text: str) -> list[int]:
+        """Encode ``text`` treating special-token text as ordinary text."""
+        if not isinstance(text, str):
+            raise TypeError(f"encode expects a str, got {type(text).__name__}")
+        pieces = self._regex.findall(text)
+        return list(chain.from_iterable(map(self._cache.__getitem__, pieces)))
+
+    def encode(
+        self,
+        text: str,
+        *,
+        allowed_special: str | Iterable[str] = frozenset(),
+        disallowed_special: str | Iterable[str] = "all",
+    ) -> list[int]:
+        """Text to ids, with tiktoken's rules for special tokens.
+
+        Specials in ``allowed_special`` (or all, with ``"all"``) become their id;
+        finding one in ``disallowed_special`` (by default every special not allowed)
+        raises ``ValueError``; others are encoded as ordinary text.
+        ``"Hello world"`` -> ``[15496, 995]`` with GPT-2's vocabulary.
+        """
+        if not isinstance(text, str):
+            raise TypeError(f"encode expects a str, got {type(text).__name__}")
+        allowed, disallowed = special.resolve(
+            self.special_tokens, allowed_special, disallowed_special
+        )
+        if disallowed:
+            special.raise_if_present(text, self._special_regex(disallowed))
+        if not allowed:
+            return self.encode_ordinary(text)
+        ids: list[int] = []
+        start = 0
+        for match in self._special_regex(allowed).finditer(text):
+            ids += self.encode_ordinary(text[start : match.start()])
+            ids.append(self.special_tokens[match.group()])
+            start = match.end()
+        ids += self.encode_ordinary(text[start:])
+        return ids
+
+    def _special_regex(self, names: frozenset[str]):
+        if names not in self._special_res:
+            self._special_res[names] = pretokenize.special_regex(names)
+        return self._special_res[names]
+
+    def encode_batch(self, texts: Iterable[str], **kwargs) -> list[list[int]]:
+        """``[encode(t) for t in texts]``, same keyword arguments as :meth:`encode`."""
+        return [self.encode(t, **kwargs) for t in texts]
+
+    def encode_iterable(self, iterable: Iterable[str], **kwargs) -> Iterator[int]:
+        """Ids of the concatenation of ``iterable`` (e.g. an open file), streamed.
+
+        Gives exactly ``encode("".join(iterable))``, holding only a small buffer:
+        text is encoded up to the last safe cut point (see ``pretokenize.safe_cut``)
+        and the rest waits for more input.
+        """
+        buffer = ""
+        for chunk in iterable:
+            if not isinstance(chunk, str):
+                raise TypeError(f"encode_iterable got {type(chunk).__name__}, not str")
+            buffer += chunk
+            if len(buffer) < _STREAM_CHUNK:
+                continue
+            cut = pretokenize.safe_cut(buffer, len(buffer) - 1, self.special_tokens)
+            if cut > 0:
+                yield from self.encode(buffer[:cut], **kwargs)
+                buffer = buffer[cut:]
+        if buffer:
+            yield from self.encode(buffer, **kwargs)
+
+    # ------------------------------------------------------------------ decoding
+    def decode_bytes(self, ids: Iterable[int]) -> bytes:
+        """Concatenated bytes of the tokens ``ids``."""
+        if hasattr(ids, "tolist"):  # a torch tensor or numpy array
+            ids = ids.tolist()
+        elif not isinstance(ids, list):
+            ids = list(ids)
+        try:
+            return b"".join([self.vocab[i] for i in ids])
+        except (KeyError, TypeError):
+            bad = [i for i in ids if not isinstance(i, int) or i not in self.vocab]
+            raise ValueError(
+                f"unknown token id(s) {bad[:5]}; ids go from 0 to {self.vocab_size - 1}"
+            ) from None
+
+    def decode(self, ids: Iterable[int], *, errors: str = "replace") -> str:
+        """Ids to text. A UTF-8 character split between tokens becomes U+FFFD,
+        or raises ``UnicodeDecodeError`` with ``errors="strict"``."""
+        return self.decode_bytes(ids).decode("utf-8", errors=errors)
+
+    # ------------------------------------------------------------ save and export
+    def save(self, path: str | Path) -> None:
+        """Write the tokenizer as human-readable JSON (see ``serialization``)."""
+        serialization.save(self, path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> BPETokenizer:
+        """Read a tokenizer written by :meth:`save`; ids are identical."""
+        return cls(**serialization.load_fields(path))
+
+    def to_tiktoken(self, name: str = "llmlab-bpe"):
+        """A ``tiktoken.Encoding`` that gives the same ids, at tiktoken's speed."""
+        import tiktoken
+
+        specials = set(self.special_tokens.values())
+        ranks = {token: i for i, token in self.vocab.items() if i not in specials}
+        return tiktoken.Encoding(
+            name=name,
+            pat_str=self.pattern,
+            mergeable_ranks=ranks,
+            special_tokens=dict(self.special_tokens),
+        )
