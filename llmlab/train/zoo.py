@@ -1,0 +1,182 @@
+"""The model zoo: small pretrained models, trained on demand and cached on disk.
+
+Later chapters (sampling, the KV cache, context) need a model that has already
+learned something. ``pretrained("stdlib-small")`` returns one: a byte-level BPE
+tokenizer and a GPT trained on the Python standard library's own source. The first
+call trains both (a few minutes on a laptop CPU); every later call loads them from
+the cache directory without training.
+
+The cache key is a hash of the recipe (``ZooSpec``) *and* of the corpus bytes, and
+every seed is fixed, so a given Python version always gets the same model; a
+different standard library (another Python version) gets its own entry. A build
+checkpoints as it goes and resumes if interrupted.
+
+Taught in: chapters/06_pretraining.ipynb (built there in miniature; used from
+chapter 07 on)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import shutil
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from llmlab.data import stdlib_files, tokenize_files
+from llmlab.model import GPT, GPTConfig
+from llmlab.tokenizer import BPETokenizer
+from llmlab.train import checkpoint as ckpt
+from llmlab.train.config import TrainConfig
+from llmlab.train.loop import fit
+
+
+@dataclass(frozen=True)
+class ZooSpec:
+    """The full recipe of a zoo model: tokenizer, architecture, training run."""
+
+    name: str
+    vocab_size: int = 2048
+    """BPE vocabulary, special tokens included."""
+    model: GPTConfig = field(default_factory=GPTConfig)
+    """Architecture; its vocab_size is set from the tokenizer."""
+    train: TrainConfig = field(default_factory=TrainConfig)
+    val_every: int = 10
+    """Every ``val_every``-th corpus file is held out for validation."""
+    max_files: int | None = None
+    """Use only the first files of the corpus (tiny test recipes)."""
+    seed: int = 0
+    """Seed of the model's initial weights."""
+
+    def __post_init__(self) -> None:
+        if self.val_every < 2:
+            raise ValueError(f"val_every={self.val_every} must be >= 2")
+        if self.max_files is not None and self.max_files < self.val_every:
+            raise ValueError(f"max_files={self.max_files} must be >= val_every")
+
+
+ZOO: dict[str, ZooSpec] = {
+    # About a million parameters; a few minutes of CPU time.
+    "stdlib-small": ZooSpec(
+        name="stdlib-small",
+        vocab_size=2048,
+        model=GPTConfig(
+            context_length=256, d_model=128, n_heads=4, n_layers=4, d_ff=512
+        ),
+        train=TrainConfig(
+            max_steps=600,
+            batch_size=8,
+            lr=3e-3,
+            min_lr=3e-4,
+            warmup_steps=30,
+            eval_interval=100,
+            eval_batches=16,
+            checkpoint_interval=100,
+        ),
+    ),
+}
+
+
+def default_cache_dir() -> Path:
+    return Path.home() / ".cache" / "llmlab"
+
+
+def pretrained(
+    name: str | ZooSpec = "stdlib-small",
+    *,
+    cache_dir: str | Path | None = None,
+    device: torch.device | str | None = None,
+    progress: bool = True,
+) -> tuple[GPT, BPETokenizer]:
+    """(model, tokenizer) of a zoo recipe: loaded from the cache, else trained first.
+
+    ``cache_dir`` defaults to ``~/.cache/llmlab``. The model is returned in eval
+    mode on ``device`` (default CPU).
+    """
+    spec = ZOO[name] if isinstance(name, str) and name in ZOO else name
+    if not isinstance(spec, ZooSpec):
+        raise KeyError(f"no zoo model named {name!r}; known: {sorted(ZOO)}")
+    root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    files = _corpus(spec)
+    final = root / "zoo" / f"{spec.name}-{_key(spec, files)[:16]}"
+    if not ckpt.exists(final):
+        _build(spec, files, final, root, progress=progress)
+    return load(final, device=device)
+
+
+def load(directory: str | Path, *, device=None) -> tuple[GPT, BPETokenizer]:
+    """Load a built zoo entry (tokenizer.json + checkpoint) without training."""
+    directory = Path(directory)
+    index, _ = ckpt.read(directory)
+    model = GPT(ckpt.config_from_dict(GPTConfig, index["model_config"]))
+    ckpt.load(directory, model=model)
+    tokenizer = BPETokenizer.load(directory / "tokenizer.json")
+    return model.to(device or "cpu").eval(), tokenizer
+
+
+def _build(
+    spec: ZooSpec, files: list[Path], final: Path, root: Path, *, progress: bool
+) -> None:
+    """Train the tokenizer and the model into ``final.partial``, then rename it."""
+    work = final.with_name(final.name + ".partial")
+    work.mkdir(parents=True, exist_ok=True)
+    train_files = [f for i, f in enumerate(files) if i % spec.val_every]
+    val_files = files[:: spec.val_every]
+    tokenizer_path = work / "tokenizer.json"
+    if not tokenizer_path.is_file():
+        tokenizer = BPETokenizer.train(
+            [str(f) for f in train_files], vocab_size=spec.vocab_size, progress=progress
+        )
+        tokenizer.save(tokenizer_path)
+    tokenizer = BPETokenizer.load(tokenizer_path)
+    tokens = {
+        split: tokenize_files(
+            split_files,
+            tokenizer,
+            cache_dir=root / "tokens",
+            separator_id=tokenizer.eot_id,
+            progress=progress,
+        )
+        for split, split_files in (("train", train_files), ("val", val_files))
+    }
+    model_config = dataclasses.replace(spec.model, vocab_size=tokenizer.vocab_size)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(spec.seed)
+        model = GPT(model_config)
+    fit(
+        model,
+        tokens["train"],
+        spec.train,
+        val_tokens=tokens["val"],
+        device="cpu",
+        progress=progress,
+        checkpoint_dir=work,
+        resume=True,
+    )
+    (work / "spec.json").write_text(json.dumps(_spec_dict(spec), indent=1))
+    if final.exists():  # another process finished first: keep its copy
+        shutil.rmtree(work)
+    else:
+        work.rename(final)  # atomic: the entry appears complete or not at all
+
+
+def _corpus(spec: ZooSpec) -> list[Path]:
+    files = stdlib_files()
+    return files[: spec.max_files] if spec.max_files is not None else files
+
+
+def _spec_dict(spec: ZooSpec) -> dict:
+    return json.loads(json.dumps(dataclasses.asdict(spec), default=str))
+
+
+def _key(spec: ZooSpec, files: list[Path]) -> str:
+    digest = hashlib.sha256(json.dumps(_spec_dict(spec), sort_keys=True).encode())
+    digest.update(torch.__version__.split("+")[0].encode())
+    for path in files:
+        content = path.read_bytes()
+        digest.update(f"{len(content)}:".encode())
+        digest.update(content)
+    return digest.hexdigest()
