@@ -3,7 +3,8 @@
 A token is a byte string. Ids for the 256 single bytes come first, then one id per
 merge ``(left, right) -> new`` in the order the merges were learned, then the
 special tokens. Encoding cuts out special tokens, pre-tokenizes the rest with a
-regex, and inside each piece applies merges lowest-id first until none applies.
+regex, and inside each piece applies merges lowest-id first until none applies
+(a piece that is a whole token is that token, tiktoken's shortcut).
 Decoding concatenates the tokens' bytes and decodes UTF-8.
 
 Speed comes from a cache: each distinct piece ("def", " self", "\\n    ") is encoded
@@ -80,6 +81,10 @@ class BPETokenizer:
             if i in self.vocab:
                 raise ValueError(f"special token {token!r} reuses id {i}")
             self.vocab[i] = token.encode("utf-8")
+        specials = set(self.special_tokens.values())  # cut out, never pieces
+        self._token_ids = {t: i for i, t in self.vocab.items() if i not in specials}
+        if len(self._token_ids) != len(self.vocab) - len(specials):
+            raise ValueError("two merges make the same bytes; ids would be ambiguous")
         self._regex = regex.compile(pattern)
         self._cache = _PieceCache(self._encode_piece)
         self._special_res: dict = {}
@@ -200,17 +205,29 @@ class BPETokenizer:
         )
 
     # ------------------------------------------------------------------ encoding
-    def _encode_piece(self, piece: str) -> list[int]:
-        """One pre-token to ids: apply merges, lowest id first, until none applies."""
-        ids = [self.byte_ids[b] for b in piece.encode("utf-8")]
-        ranks = self._ranks
+    def bpe(self, ids: list[int]) -> list[int]:
+        """Apply merges to ``ids``, lowest merge id first, until none applies.
+
+        GPT-2: ``[byte ids of " hello"]`` -> ``[23748]``.
+        """
+        get, never = self._ranks.get, 1 << 62
         while len(ids) >= 2:
-            pair = min(zip(ids, ids[1:]), key=lambda p: ranks.get(p, 1 << 62))
-            new = ranks.get(pair)
-            if new is None:
+            pairs = list(zip(ids, ids[1:]))
+            ranks = [get(pair, never) for pair in pairs]
+            best = min(ranks)
+            if best == never:
                 break
-            ids = merge_word(ids, pair, new)
+            ids = merge_word(ids, pairs[ranks.index(best)], best)
         return ids
+
+    def _encode_piece(self, piece: str) -> list[int]:
+        """One pre-token to ids. A piece that is a whole token is returned at once, as
+        tiktoken does; for vocabularies learned by BPE this equals :meth:`bpe`."""
+        data = piece.encode("utf-8")
+        token = self._token_ids.get(data)
+        if token is not None:
+            return [token]
+        return self.bpe([self.byte_ids[b] for b in data])
 
     def encode_ordinary(self, text: str) -> list[int]:
         """Encode ``text`` treating special-token text as ordinary text."""

@@ -199,8 +199,11 @@ def count_corpus(
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    # "spawn" rather than "fork": the caller may hold threads (torch, Jupyter).
-    context = multiprocessing.get_context("spawn")
+    # "fork" where the OS has it: workers start fast and a script needs no
+    # ``if __name__ == "__main__"`` guard. They only run regex code, so threads the
+    # parent holds (torch, Jupyter) do not matter. Elsewhere, the platform default.
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
     with ProcessPoolExecutor(n_workers, mp_context=context) as pool:
         pending: deque = deque()
         for fn, arg in jobs:

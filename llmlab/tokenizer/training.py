@@ -45,8 +45,52 @@ def merge_word(ids: list[int], pair: Pair, new_id: int) -> list[int]:
     return out
 
 
+def merge_and_count(
+    word: list[int],
+    pair: Pair,
+    new_id: int,
+    weight: int,
+    counts: dict[Pair, int],
+    created: list[Pair],
+) -> list[int]:
+    """``merge_word`` that also updates ``counts`` for the pairs around each merge.
+
+    Only neighbours of a merge change: ``x a b y`` loses ``(x, a)`` and ``(b, y)``
+    and gains ``(x, new)`` and ``(new, y)``, each ``weight`` times; the gained pairs
+    are appended to ``created``. When merges sit side by side (``a b a b``), the
+    pair between them is counted once.
+    """
+    a, b = pair
+    out, i, n = [], 0, len(word)
+    while i < n:
+        if i + 1 < n and word[i] == a and word[i + 1] == b:
+            if i > 0:
+                counts[(word[i - 1], a)] -= weight
+            if i + 2 < n and not (i + 3 < n and word[i + 2] == a and word[i + 3] == b):
+                counts[(b, word[i + 2])] -= weight
+            out.append(new_id)
+            i += 2
+        else:
+            out.append(word[i])
+            i += 1
+    for k, token in enumerate(out):
+        if token == new_id:
+            if k > 0:
+                created.append((out[k - 1], new_id))
+                counts[created[-1]] += weight
+            if k + 1 < len(out) and out[k + 1] != new_id:
+                created.append((new_id, out[k + 1]))
+                counts[created[-1]] += weight
+    return out
+
+
 class _PairStats:
-    """Pair counts over words, an index pair -> words, and a heap of candidates."""
+    """Pair counts over words, an index pair -> words, and a heap of candidates.
+
+    The heap is lazy: an entry may hold an old count. A pair with a count > 0 always
+    has an entry at least as high, so when an outdated entry surfaces it is pushed
+    again with the current count, or dropped if a fresher entry exists.
+    """
 
     def __init__(self, words: list[list[int]], freqs: list[int], vocab: list[bytes]):
         self.words, self.freqs, self.vocab = words, freqs, vocab
@@ -65,35 +109,32 @@ class _PairStats:
     def best(self) -> Pair | None:
         """The most frequent pair (tie-break in the module docstring), or None."""
         while self.heap:
-            neg, _, _, pair = self.heap[0]
-            if self.counts.get(pair, 0) == -neg and neg < 0:
+            neg, _, _, pair = heapq.heappop(self.heap)
+            count = self.counts.get(pair, 0)
+            if count == -neg:
                 return pair
-            heapq.heappop(self.heap)  # stale: its count changed since the push
+            if 0 < count < -neg:  # the count fell since this entry was pushed
+                heapq.heappush(self.heap, self._entry(pair, count))
         return None
 
     def merge(self, pair: Pair, new_id: int) -> None:
         """Merge ``pair`` into ``new_id`` in every word containing it; update counts."""
-        counts, where, changed = self.counts, self.where, set()
+        counts, where, words, fresh = self.counts, self.where, self.words, set()
+        created: list[Pair] = []
         for w in where.pop(pair, ()):
-            old, f = self.words[w], self.freqs[w]
-            new = merge_word(old, pair, new_id)
-            if len(new) == len(old):
+            new = merge_and_count(
+                words[w], pair, new_id, self.freqs[w], counts, created
+            )
+            if len(new) == len(words[w]):
                 continue  # the index is lazy: this word lost the pair earlier
-            for p in zip(old, old[1:]):
-                counts[p] -= f
-                changed.add(p)
-            for p in zip(new, new[1:]):
-                counts[p] += f
+            words[w] = new
+            for p in created:
                 where[p].add(w)
-                changed.add(p)
-            self.words[w] = new
+            fresh.update(created)
+            created.clear()
         counts.pop(pair, None)
-        for p in changed:
-            c = counts.get(p, 0)
-            if c > 0:
-                heapq.heappush(self.heap, self._entry(p, c))
-            else:
-                counts.pop(p, None)
+        for p in fresh:  # pairs that lost count keep their (higher) entries
+            heapq.heappush(self.heap, self._entry(p, counts[p]))
 
 
 def learn_merges(

@@ -193,3 +193,19 @@ def test_cache_stays_bounded(monkeypatch) -> None:
     text = " ".join(f"w{i}" for i in range(100))
     assert tok.decode(tok.encode(text)) == text
     assert len(tok._cache) <= 10
+
+
+@pytest.mark.parametrize("which", ["gpt2", "trained"])
+def test_whole_token_shortcut_equals_plain_bpe(request, which) -> None:
+    """Every token's bytes, merged by plain BPE, give back that token."""
+    tok = request.getfixturevalue(which)
+    specials = set(tok.special_tokens.values())
+    for i, token in tok.vocab.items():
+        if i not in specials:
+            assert tok.bpe([tok.byte_ids[b] for b in token]) == [i], (i, token)
+
+
+def test_duplicate_token_bytes_rejected() -> None:
+    merges = [(97, 98, 256), (256, 99, 257), (98, 99, 258), (97, 258, 259)]
+    with pytest.raises(ValueError, match="same bytes"):
+        BPETokenizer(byte_ids=list(range(256)), merges=merges, special_tokens={})
