@@ -77,3 +77,33 @@ def test_same_seed_same_losses(code_tokens) -> None:
     a = fit(tiny_model(), code_tokens, config, progress=False).train_loss
     b = fit(tiny_model(), code_tokens, config, progress=False).train_loss
     assert a == b
+
+
+def test_bf16_autocast_path_runs_and_stays_close(code_tokens) -> None:
+    """The CUDA mixed-precision path, exercised with CPU autocast."""
+    x, y = sample_windows(
+        code_tokens,
+        batch_size=4,
+        seq_len=16,
+        generator=torch.Generator().manual_seed(0),
+    )
+    losses = []
+    for dtype in (None, torch.bfloat16):
+        model = tiny_model()
+        opt = build_optimizer(model, TrainConfig())
+        losses.append(train_step(model, [(x, y)], opt, autocast_dtype=dtype)[0])
+    assert losses[0] == pytest.approx(losses[1], abs=0.05)
+
+
+def test_progress_bar_and_callback(code_tokens, capsys) -> None:
+    seen = []
+    config = TrainConfig(max_steps=3, batch_size=2, seq_len=8)
+    fit(
+        tiny_model(),
+        code_tokens,
+        config,
+        progress=True,
+        callback=lambda h: seen.append(len(h.step)),
+    )
+    assert seen == [1, 2, 3]
+    assert "training" in capsys.readouterr().err
