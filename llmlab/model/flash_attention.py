@@ -54,7 +54,9 @@ def flash_attention(
 class _TiledAttention(torch.autograd.Function):
     @staticmethod
     def forward(ctx, q, k, v, mask, bias, block_size):
-        y, lse = _forward(q, k, v, mask, bias, block_size)
+        # Autocast would push the tile matmuls back to bf16; we choose precision here.
+        with torch.autocast(q.device.type, enabled=False):
+            y, lse = _forward(q, k, v, mask, bias, block_size)
         ctx.save_for_backward(q, k, v, y, lse)
         ctx.mask, ctx.bias, ctx.block_size = mask, bias, block_size
         return y
@@ -62,7 +64,10 @@ class _TiledAttention(torch.autograd.Function):
     @staticmethod
     def backward(ctx, dy):
         q, k, v, y, lse = ctx.saved_tensors
-        dq, dk, dv = _backward(q, k, v, y, lse, dy, ctx.mask, ctx.bias, ctx.block_size)
+        with torch.autocast(q.device.type, enabled=False):
+            dq, dk, dv = _backward(
+                q, k, v, y, lse, dy, ctx.mask, ctx.bias, ctx.block_size
+            )
         return dq, dk, dv, None, None, None
 
 

@@ -107,3 +107,30 @@ def test_bad_inputs_are_named() -> None:
         model(_ids(T=65))
     with pytest.raises(ValueError, match=r"ids must be \(B, T\), got shape \(5,\)"):
         model(torch.zeros(5, dtype=torch.long))
+
+
+def _autocast_logits(device: torch.device, attention: str) -> tuple[torch.Tensor, ...]:
+    config = dataclasses.replace(TINY, attention=attention, flash_block_size=16)
+    model = GPT(config, generator=torch.Generator().manual_seed(0)).to(device)
+    ids = _ids().to(device)
+    full = model(ids)
+    with torch.autocast(device.type, dtype=torch.bfloat16):
+        low = model(ids)
+        low.float().sum().backward()
+    return full, low
+
+
+@pytest.mark.parametrize("attention", ["reference", "sdpa", "flash"])
+def test_bfloat16_autocast_on_cpu(attention) -> None:
+    full, low = _autocast_logits(torch.device("cpu"), attention)
+    assert low.dtype == torch.bfloat16
+    assert torch.allclose(low.float(), full, atol=0.05)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+@pytest.mark.parametrize("attention", ["reference", "sdpa", "flash"])
+def test_bfloat16_autocast_on_cuda(attention) -> None:
+    full, low = _autocast_logits(torch.device("cuda"), attention)
+    assert low.dtype == torch.bfloat16
+    assert torch.allclose(low.float(), full, atol=0.05)
