@@ -91,6 +91,8 @@ def _tile_scores(q_tile, k_tile, q_pos, k_pos, mask, bias):
     scores = scores / math.sqrt(q_tile.shape[-1])
     if bias is not None:
         scores = scores + bias(q_pos, k_pos).to(scores.dtype)  # (H, Tb, Sb)
+    if allowed.all():  # tiles wholly in the past need no mask
+        return scores
     return scores.masked_fill(~allowed, float("-inf"))
 
 
