@@ -26,12 +26,13 @@ from pathlib import Path
 
 import regex
 
-from llmlab.tokenizer import pretokenize, serialization, special
+from llmlab.tokenizer import merging, pretokenize, serialization, special
 from llmlab.tokenizer.gpt2_files import Merge, merges_from_ranks, read_gpt2_files
-from llmlab.tokenizer.training import learn_merges, merge_word
+from llmlab.tokenizer.training import learn_merges
 
 _CACHE_SIZE = 200_000
 _STREAM_CHUNK = 1 << 16
+_LONG_PIECE = 200  # bytes; longer pieces use the O(n log n) merge loop
 
 
 class _PieceCache(dict):
@@ -108,6 +109,11 @@ class BPETokenizer:
         take the last ids. Pre-tokens of large corpora are counted in ``n_workers``
         processes (default: one per CPU).
         """
+        if isinstance(special_tokens, str):
+            raise TypeError(
+                f"special_tokens must be a collection of str, not the str "
+                f"{special_tokens!r}; write ({special_tokens!r},)"
+            )
         specials = tuple(special_tokens)
         special.validate_names(specials)
         if not isinstance(vocab_size, int) or vocab_size < 256 + len(specials):
@@ -208,17 +214,11 @@ class BPETokenizer:
     def bpe(self, ids: list[int]) -> list[int]:
         """Apply merges to ``ids``, lowest merge id first, until none applies.
 
-        GPT-2: ``[byte ids of " hello"]`` -> ``[23748]``.
+        GPT-2: ``[byte ids of " hello"]`` -> ``[23748]``. See ``merging``.
         """
-        get, never = self._ranks.get, 1 << 62
-        while len(ids) >= 2:
-            pairs = list(zip(ids, ids[1:]))
-            ranks = [get(pair, never) for pair in pairs]
-            best = min(ranks)
-            if best == never:
-                break
-            ids = merge_word(ids, pairs[ranks.index(best)], best)
-        return ids
+        if len(ids) > _LONG_PIECE:
+            return merging.apply_merges_heap(ids, self._ranks)
+        return merging.apply_merges(ids, self._ranks)
 
     def _encode_piece(self, piece: str) -> list[int]:
         """One pre-token to ids. A piece that is a whole token is returned at once, as
@@ -280,23 +280,30 @@ class BPETokenizer:
     def encode_iterable(self, iterable: Iterable[str], **kwargs) -> Iterator[int]:
         """Ids of the concatenation of ``iterable`` (e.g. an open file), streamed.
 
-        Gives exactly ``encode("".join(iterable))``, holding only a small buffer:
-        text is encoded up to the last safe cut point (see ``pretokenize.safe_cut``)
-        and the rest waits for more input.
+        Gives exactly ``encode("".join(iterable))``. Text is encoded up to the last
+        safe cut point (see ``pretokenize.safe_cut``) once about 64k characters have
+        gathered; the rest waits for more input. Memory is bounded by that buffer,
+        or by the longest stretch of text without a cut point if that is longer.
         """
-        buffer = ""
+        parts: list[str] = []
+        size, wanted = 0, _STREAM_CHUNK
         for chunk in iterable:
             if not isinstance(chunk, str):
                 raise TypeError(f"encode_iterable got {type(chunk).__name__}, not str")
-            buffer += chunk
-            if len(buffer) < _STREAM_CHUNK:
+            parts.append(chunk)
+            size += len(chunk)
+            if size < wanted:
                 continue
+            buffer = "".join(parts)
             cut = pretokenize.safe_cut(buffer, len(buffer) - 1, self.special_tokens)
             if cut > 0:
                 yield from self.encode(buffer[:cut], **kwargs)
                 buffer = buffer[cut:]
-        if buffer:
-            yield from self.encode(buffer, **kwargs)
+            # With no cut point, wait for twice as much text before looking again.
+            parts, size = [buffer], len(buffer)
+            wanted = _STREAM_CHUNK if cut > 0 else 2 * size
+        if parts:
+            yield from self.encode("".join(parts), **kwargs)
 
     # ------------------------------------------------------------------ decoding
     def decode_bytes(self, ids: Iterable[int]) -> bytes:

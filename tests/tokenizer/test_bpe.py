@@ -209,3 +209,12 @@ def test_duplicate_token_bytes_rejected() -> None:
     merges = [(97, 98, 256), (256, 99, 257), (98, 99, 258), (97, 258, 259)]
     with pytest.raises(ValueError, match="same bytes"):
         BPETokenizer(byte_ids=list(range(256)), merges=merges, special_tokens={})
+
+
+def test_streaming_text_without_cut_points(gpt2) -> None:
+    """A long stretch with no "letter, space" boundary is held, then encoded whole."""
+    text = "漢字" * 50_000 + " end. " + "=" * 70_000
+    chunks = [text[i : i + 1000] for i in range(0, len(text), 1000)]
+    assert list(gpt2.encode_iterable(chunks)) == gpt2.encode(text)
+    assert list(gpt2.encode_iterable([])) == []
+    assert list(gpt2.encode_iterable(["", "a", ""])) == gpt2.encode("a")

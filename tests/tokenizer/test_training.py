@@ -151,6 +151,11 @@ def test_bad_corpus_types(tmp_path) -> None:
         BPETokenizer.train(iter([b"bytes"]), vocab_size=300)
 
 
+def test_special_tokens_given_as_one_string() -> None:
+    with pytest.raises(TypeError, match="collection of str"):
+        BPETokenizer.train("hello", vocab_size=300, special_tokens="<|endoftext|>")
+
+
 @pytest.mark.parametrize("specials", [("",), ("<a>", "<a>"), (None,)])
 def test_bad_special_tokens(specials) -> None:
     with pytest.raises(ValueError, match="special tokens"):
