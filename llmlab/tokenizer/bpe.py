@@ -194,8 +194,9 @@ class BPETokenizer:
     # ---------------------------------------------------------------- properties
     @property
     def vocab_size(self) -> int:
-        """Number of ids: bytes + merges + special tokens."""
-        return len(self.vocab)
+        """One more than the largest id: bytes + merges + special tokens, plus any
+        unused ids an imported vocabulary leaves (tiktoken's ``n_vocab``)."""
+        return max(self.vocab) + 1
 
     @property
     def eot_id(self) -> int:
@@ -203,6 +204,17 @@ class BPETokenizer:
         if "<|endoftext|>" not in self.special_tokens:
             raise KeyError("this tokenizer has no <|endoftext|> special token")
         return self.special_tokens["<|endoftext|>"]
+
+    def __getstate__(self) -> dict:
+        """Pickle without the caches (e.g. to send the tokenizer to workers)."""
+        state = dict(self.__dict__)
+        del state["_cache"], state["_special_res"]
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._cache = _PieceCache(self._encode_piece)
+        self._special_res = {}
 
     def __repr__(self) -> str:
         return (

@@ -218,3 +218,25 @@ def test_streaming_text_without_cut_points(gpt2) -> None:
     assert list(gpt2.encode_iterable(chunks)) == gpt2.encode(text)
     assert list(gpt2.encode_iterable([])) == []
     assert list(gpt2.encode_iterable(["", "a", ""])) == gpt2.encode("a")
+
+
+def test_pickle_round_trip(trained) -> None:
+    import pickle
+
+    text = "def main():\n    return 0\n<|endoftext|>"
+    trained.encode(text, allowed_special="all")  # fill the caches first
+    back = pickle.loads(pickle.dumps(trained))
+    assert len(back._cache) == 0
+    assert back.encode(text, allowed_special="all") == trained.encode(
+        text, allowed_special="all"
+    )
+
+
+def test_vocab_size_counts_unused_ids() -> None:
+    tok = BPETokenizer(
+        byte_ids=list(range(256)), merges=[], special_tokens={"<s>": 300}
+    )
+    assert tok.vocab_size == 301
+    assert tok.decode([300]) == "<s>"
+    with pytest.raises(ValueError, match="unknown token id"):
+        tok.decode([299])
