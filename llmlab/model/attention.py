@@ -58,7 +58,7 @@ class CausalSelfAttention(nn.Module):
         v = rearrange(self.value(x), "b t (k d) -> b k t d", k=K)  # (B, K, T, Dh)
         pos = torch.arange(T, device=x.device)
         q, k = self.positions.rotate(q, k, pos, pos)
-        # Grouped-query attention: query head h reads key/value head h // group.
+        # Grouped-query attention: query head h reads key/value head h // (H // K).
         k = repeat(k, "b k t d -> b (k g) t d", g=H // K)  # (B, H, T, Dh)
         v = repeat(v, "b k t d -> b (k g) t d", g=H // K)  # (B, H, T, Dh)
         bias = self.positions.score_bias if self.positions.adds_score_bias else None

@@ -93,7 +93,9 @@ class RotaryPositions(Positions):
         super().__init__()
         self.theta = theta
 
-    def rotate(self, q, k, q_pos, k_pos):
+    def rotate(
+        self, q: torch.Tensor, k: torch.Tensor, q_pos: torch.Tensor, k_pos: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         return (
             apply_rope(q, q_pos, theta=self.theta),
             apply_rope(k, k_pos, theta=self.theta),
