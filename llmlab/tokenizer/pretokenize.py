@@ -22,6 +22,7 @@ from __future__ import annotations
 import os
 from collections import Counter, deque
 from collections.abc import Iterable, Iterator
+from itertools import chain
 from pathlib import Path
 
 import regex
@@ -83,12 +84,9 @@ def count_pieces(
     ``["ab ab", "ab"]`` -> ``{"ab": 2, " ab": 1}``.
     """
     compiled, cutter = regex.compile(pattern), special_regex(specials)
-    counts: Counter[str] = Counter()
-    for text in texts:
-        parts = cutter.split(text) if cutter is not None else [text]
-        for part in parts:
-            counts.update(compiled.findall(part))
-    return counts
+    parts = texts if cutter is None else chain.from_iterable(map(cutter.split, texts))
+    # Counter.update over one chained iterator: the loop runs in C.
+    return Counter(chain.from_iterable(map(compiled.findall, parts)))
 
 
 def _count_files(

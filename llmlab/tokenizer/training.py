@@ -121,12 +121,14 @@ class _PairStats:
         """Merge ``pair`` into ``new_id`` in every word containing it; update counts."""
         counts, where, words, fresh = self.counts, self.where, self.words, set()
         created: list[Pair] = []
+        left, right = pair
         for w in where.pop(pair, ()):
-            new = merge_and_count(
-                words[w], pair, new_id, self.freqs[w], counts, created
-            )
-            if len(new) == len(words[w]):
+            word = words[w]
+            if left not in word or right not in word:
                 continue  # the index is lazy: this word lost the pair earlier
+            new = merge_and_count(word, pair, new_id, self.freqs[w], counts, created)
+            if len(new) == len(word):
+                continue  # (same, when both tokens are still there)
             words[w] = new
             for p in created:
                 where[p].add(w)
