@@ -15,6 +15,7 @@ from llmlab.model.counting import (
 from llmlab.model.feed_forward import FeedForward, SwiGLUFeedForward
 from llmlab.model.flash_attention import flash_attention
 from llmlab.model.gpt import GPT
+from llmlab.model.kv_cache import KVCache, LayerCache
 from llmlab.model.masks import AttentionMask
 from llmlab.model.norm import LayerNorm, RMSNorm
 from llmlab.model.positions import (
@@ -43,6 +44,8 @@ __all__ = [
     "FeedForward",
     "GPT",
     "GPTConfig",
+    "KVCache",
+    "LayerCache",
     "LayerNorm",
     "LearnedPositions",
     "NoPositions",

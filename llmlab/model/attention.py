@@ -22,6 +22,7 @@ from einops import rearrange, repeat
 from torch import nn
 
 from llmlab.model.config import GPTConfig
+from llmlab.model.kv_cache import LayerCache
 from llmlab.model.masks import AttentionMask
 from llmlab.model.positions import relative_positions
 from llmlab.model.scaled_dot_product import attend, reference_attention
@@ -43,12 +44,17 @@ class CausalSelfAttention(nn.Module):
         self.dropout = nn.Dropout(config.dropout)
 
     def forward(
-        self, x: torch.Tensor, *, return_weights: bool = False
+        self,
+        x: torch.Tensor,
+        *,
+        return_weights: bool = False,
+        cache: LayerCache | None = None,
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
         """x: (B, T, D) -> (B, T, D).
 
         With ``return_weights=True`` the reference path runs whatever the config
-        says, and the result is (output, weights (B, H, T, T)).
+        says, and the result is (output, weights (B, H, T, S)). With a ``cache``,
+        x holds the tokens after the cached ones (S = cached + T keys).
         """
         B, T, D = x.shape
         cfg = self.config
@@ -56,11 +62,14 @@ class CausalSelfAttention(nn.Module):
         q = rearrange(self.query(x), "b t (h d) -> b h t d", h=H)  # (B, H, T, Dh)
         k = rearrange(self.key(x), "b t (k d) -> b k t d", k=K)  # (B, K, T, Dh)
         v = rearrange(self.value(x), "b t (k d) -> b k t d", k=K)  # (B, K, T, Dh)
-        pos = torch.arange(T, device=x.device)
+        start = 0 if cache is None else cache.length
+        pos = torch.arange(start, start + T, device=x.device)  # absolute positions
         q, k = self.positions.rotate(q, k, pos, pos)
+        if cache is not None:
+            k, v = cache.append(k, v)  # (B, K, S, Dh): cached keys, then the new ones
         # Grouped-query attention: query head h reads key/value head h // (H // K).
-        k = repeat(k, "b k t d -> b (k g) t d", g=H // K)  # (B, H, T, Dh)
-        v = repeat(v, "b k t d -> b (k g) t d", g=H // K)  # (B, H, T, Dh)
+        k = repeat(k, "b k s d -> b (k g) s d", g=H // K)  # (B, H, S, Dh)
+        v = repeat(v, "b k s d -> b (k g) s d", g=H // K)  # (B, H, S, Dh)
         bias = self.positions.score_bias if self.positions.adds_score_bias else None
         dropout_p = cfg.dropout if self.training else 0.0
         if return_weights:

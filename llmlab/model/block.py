@@ -20,6 +20,7 @@ from torch import nn
 from llmlab.model.attention import CausalSelfAttention
 from llmlab.model.config import GPTConfig
 from llmlab.model.feed_forward import make_ffn
+from llmlab.model.kv_cache import LayerCache
 from llmlab.model.norm import make_norm
 
 
@@ -32,10 +33,12 @@ class Block(nn.Module):
         self.norm2 = make_norm(config)
         self.ffn = make_ffn(config)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(
+        self, x: torch.Tensor, *, cache: LayerCache | None = None
+    ) -> torch.Tensor:
         """x: (B, T, D) -> (B, T, D)."""
         if self.pre_norm:
-            x = x + self.attention(self.norm1(x))
+            x = x + self.attention(self.norm1(x), cache=cache)
             return x + self.ffn(self.norm2(x))
-        x = self.norm1(x + self.attention(x))
+        x = self.norm1(x + self.attention(x, cache=cache))
         return self.norm2(x + self.ffn(x))

@@ -21,6 +21,7 @@ from torch import nn
 
 from llmlab.model.block import Block
 from llmlab.model.config import GPTConfig
+from llmlab.model.kv_cache import KVCache
 from llmlab.model.norm import make_norm
 from llmlab.model.positions import absolute_positions
 
@@ -59,20 +60,30 @@ class GPT(nn.Module):
             if isinstance(module, nn.Linear) and module.bias is not None:
                 nn.init.zeros_(module.bias)
 
-    def embed(self, ids: torch.Tensor) -> torch.Tensor:
-        """ids: (B, T) int64 -> (B, T, D): token vectors (plus position vectors)."""
+    def embed(self, ids: torch.Tensor, *, start: int = 0) -> torch.Tensor:
+        """ids: (B, T) int64 -> (B, T, D): token vectors (plus position vectors).
+
+        ``start`` is the position of the first id (non-zero after a KV cache).
+        """
         if ids.dim() != 2:
             raise ValueError(f"ids must be (B, T), got shape {tuple(ids.shape)}")
-        T = ids.shape[1]
-        if T > self.config.context_length:
+        end = start + ids.shape[1]
+        if end > self.config.context_length:
             limit = self.config.context_length
-            raise ValueError(f"sequence length {T} exceeds context_length={limit}")
-        positions = torch.arange(T, device=ids.device)
+            raise ValueError(f"sequence length {end} exceeds context_length={limit}")
+        positions = torch.arange(start, end, device=ids.device)
         return self.positions.add_to_embeddings(self.token_embedding(ids), positions)
 
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        """ids: (B, T) int64 -> logits (B, T, V)."""
-        x = self.dropout(self.embed(ids))  # (B, T, D)
-        for block in self.blocks:
-            x = block(x)
+    def forward(
+        self, ids: torch.Tensor, *, cache: KVCache | None = None
+    ) -> torch.Tensor:
+        """ids: (B, T) int64 -> logits (B, T, V).
+
+        With a ``cache``, ids are the tokens after the cached ones; their keys and
+        values are added to the cache.
+        """
+        start = 0 if cache is None else cache.length
+        x = self.dropout(self.embed(ids, start=start))  # (B, T, D)
+        for i, block in enumerate(self.blocks):
+            x = block(x, cache=None if cache is None else cache.layers[i])
         return self.head(self.final_norm(x))  # (B, T, V)
