@@ -17,7 +17,7 @@ not a fused GPU kernel, so it saves memory but not time; tiles the mask rules ou
 entirely (the future, for causal attention) are skipped, as FlashAttention does;
 there is no attention dropout.
 
-Taught in: chapters/03_attention.ipynb, chapters/10_long_context.ipynb
+Taught in: chapters/03_attention.ipynb, and chapter 10 on long context (planned)
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ stored *after* RoPE has rotated them, at their absolute positions.
 Differs from production caches (vLLM's paged cache, for instance) in: one
 contiguous buffer per layer, the same length for every sequence in the batch.
 
-Taught in: chapters/08_kv_cache.ipynb
+Taught in: chapter 08, the cost of generation (planned)
 """
 
 from __future__ import annotations

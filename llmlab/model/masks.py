@@ -18,7 +18,7 @@ Differs from the papers in: the paper splits the strided pattern over two heads 
 layers); here one mask holds the union of both. It is applied as a dense mask, so it
 shows *what* is attended, not the compute savings a block-sparse kernel would bring.
 
-Taught in: chapters/03_attention.ipynb, chapters/10_long_context.ipynb
+Taught in: chapters/03_attention.ipynb, and chapter 10 on long context (planned)
 """
 
 from __future__ import annotations
