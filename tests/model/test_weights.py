@@ -95,3 +95,14 @@ def test_llama_shaped_configs_are_refused() -> None:
         state_dict_to_hf_gpt2(GPT(PRESETS["small-llama"]))
     with pytest.raises(ValueError, match="activation_function='silu'"):
         config_from_hf_gpt2(_hf_config(activation_function="silu"))
+
+
+@pytest.mark.slow
+def test_full_size_gpt2_124m_random_weights_same_logits() -> None:
+    torch.manual_seed(0)
+    hf_config = transformers.GPT2Config(resid_pdrop=0.0, embd_pdrop=0.0, attn_pdrop=0.0)
+    hf = transformers.GPT2LMHeadModel(hf_config).eval()
+    ours = gpt_from_hf_gpt2(hf).eval()
+    ids = torch.randint(0, 50_257, (1, 16), generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        assert torch.allclose(ours(ids), hf(ids).logits, atol=1e-5)
