@@ -109,7 +109,8 @@ def fit(
     ``checkpoint_dir``, a checkpoint is written every ``config.checkpoint_interval``
     steps and at the end; with ``resume=True`` a checkpoint found there is loaded
     first and training continues from its step, reproducing the uninterrupted
-    run's losses. ``callback(history)`` runs after every step.
+    run's losses (this also restores torch's global RNG state, which dropout
+    draws from). ``callback(history)`` runs after every step.
     """
     device = torch.device(device) if device is not None else _device_of(model)
     model.to(device).train()
