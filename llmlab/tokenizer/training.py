@@ -6,7 +6,7 @@ corpus after each merge; here the corpus is first reduced to its distinct
 pre-tokens ("words") with their counts, pair counts are computed once, and each
 merge then updates only the words that contain the merged pair (found through an
 index from pair to words). A heap keeps the most frequent pair at hand; entries
-made stale by an update are skipped when they surface.
+made outdated by an update are refreshed or dropped when they surface.
 
 Tie-break (deterministic, documented): among pairs with the highest count, the pair
 whose (left bytes, right bytes) sorts first wins. On ``"aaabdaaabac"`` the merges
