@@ -19,6 +19,7 @@ Taught in: chapters/01_tokenization.ipynb
 from __future__ import annotations
 
 import heapq
+from itertools import repeat
 
 Pair = tuple[int, int]
 _NEVER = 1 << 62
@@ -31,7 +32,7 @@ def apply_merges(ids: list[int], ranks: dict[Pair, int]) -> list[int]:
     """
     get = ranks.get
     ids = list(ids)
-    pair_ranks = [get(pair, _NEVER) for pair in zip(ids, ids[1:])]
+    pair_ranks = list(map(get, zip(ids, ids[1:]), repeat(_NEVER)))
     while pair_ranks:
         best = min(pair_ranks)
         if best == _NEVER:
