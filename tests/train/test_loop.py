@@ -107,3 +107,14 @@ def test_progress_bar_and_callback(code_tokens, capsys) -> None:
     )
     assert seen == [1, 2, 3]
     assert "training" in capsys.readouterr().err
+
+
+def test_cuda_only_switches_are_ignored_on_cpu(code_tokens) -> None:
+    """compile and mixed precision activate on CUDA only; on CPU the run is plain."""
+    plain = TrainConfig(max_steps=2, batch_size=2, seq_len=8, mixed_precision=False)
+    switched = TrainConfig(
+        max_steps=2, batch_size=2, seq_len=8, mixed_precision=True, compile=True
+    )
+    a = fit(tiny_model(), code_tokens, plain, progress=False, device="cpu")
+    b = fit(tiny_model(), code_tokens, switched, progress=False, device="cpu")
+    assert a.train_loss == b.train_loss
