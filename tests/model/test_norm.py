@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from llmlab.model import PRESETS, LayerNorm, RMSNorm
-from llmlab.model.norm import make_norm
+from llmlab.model.norm import layer_norm_reference, make_norm
 
 
 def _x() -> torch.Tensor:
@@ -44,3 +44,23 @@ def test_make_norm_follows_the_config() -> None:
     assert isinstance(make_norm(tiny), LayerNorm)
     assert make_norm(dataclasses.replace(tiny, bias=False)).bias is None
     assert isinstance(make_norm(dataclasses.replace(tiny, norm="rmsnorm")), RMSNorm)
+
+
+def test_fused_layernorm_equals_the_written_out_reference() -> None:
+    """Values and gradients, with and without bias."""
+    for bias in (True, False):
+        norm = LayerNorm(16, bias=bias)
+        with torch.no_grad():
+            norm.weight.uniform_(0.5, 1.5)
+            if bias:
+                norm.bias.uniform_(-1, 1)
+        x = _x().double().requires_grad_()
+        norm = norm.double()
+        fused = norm(x)
+        reference = layer_norm_reference(x, norm.weight, norm.bias, norm.eps)
+        assert torch.allclose(fused, reference, atol=1e-10)
+        g = torch.randn_like(fused)
+        grads_fused = torch.autograd.grad(fused, [x, norm.weight], g)
+        grads_ref = torch.autograd.grad(reference, [x, norm.weight], g)
+        for a, b in zip(grads_fused, grads_ref):
+            assert torch.allclose(a, b, atol=1e-10)
