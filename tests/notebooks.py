@@ -22,4 +22,6 @@ def source(cell: dict) -> str:
 
 
 def tagged(notebook: dict, tag: str) -> list[dict]:
-    return [c for c in notebook["cells"] if tag in c.get("metadata", {}).get("tags", [])]
+    return [
+        c for c in notebook["cells"] if tag in c.get("metadata", {}).get("tags", [])
+    ]
