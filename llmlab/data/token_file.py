@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Iterable, Iterator
 from itertools import islice
 from pathlib import Path
 
 import numpy as np
 from tqdm import tqdm
+
+from llmlab.utils.atomic import atomic_replace
 
 _BLOCK = 1 << 20  # ids buffered in memory before each write
 _PROBE = (
@@ -59,7 +60,6 @@ def write_tokens(
     """
     path = Path(path)
     dtype = token_dtype(tokenizer.vocab_size)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     bar = tqdm(
         total=total_bytes,
         unit="B",
@@ -67,21 +67,17 @@ def write_tokens(
         disable=not progress,
         desc="tokenizing",
     )
-    n_tokens = 0
-    with open(tmp, "wb") as out:
+    with atomic_replace(path) as tmp, open(tmp, "wb") as out:
         buffer: list[int] = []
         for document in documents:
             for chunk_ids in _encode_document(document, tokenizer, bar):
                 buffer.extend(chunk_ids)
                 if len(buffer) >= _BLOCK:
-                    n_tokens += _flush(buffer, out, dtype, tokenizer.vocab_size)
+                    _flush(buffer, out, dtype, tokenizer.vocab_size)
             if separator_id is not None:
                 buffer.append(separator_id)
-        n_tokens += _flush(buffer, out, dtype, tokenizer.vocab_size)
-        out.flush()
-        os.fsync(out.fileno())
+        _flush(buffer, out, dtype, tokenizer.vocab_size)
     bar.close()
-    os.replace(tmp, path)
     return read_tokens(path, dtype=dtype)
 
 
@@ -140,9 +136,9 @@ def tokenize_files(
         "n_bytes": total,
         "key": key,
     }
-    tmp = meta.with_name(f".{meta.name}.{os.getpid()}.tmp")
-    tmp.write_text(json.dumps(info, indent=1), encoding="utf-8")
-    os.replace(tmp, meta)  # the metadata's presence marks a complete token file
+    # The metadata's presence marks a complete token file, so it is written last.
+    with atomic_replace(meta) as tmp:
+        tmp.write_text(json.dumps(info, indent=1), encoding="utf-8")
     return tokens
 
 
@@ -176,17 +172,16 @@ def _encode_document(document: str | Path, tokenizer, bar) -> Iterator[list[int]
     bar.update(Path(document).stat().st_size)
 
 
-def _flush(buffer: list[int], out, dtype: np.dtype, vocab_size: int) -> int:
+def _flush(buffer: list[int], out, dtype: np.dtype, vocab_size: int) -> None:
+    """Check ``buffer``'s ids, append them to ``out`` and empty the buffer."""
     if not buffer:
-        return 0
+        return
     ids = np.asarray(buffer, dtype=np.int64)
     if ids.min() < 0 or ids.max() >= vocab_size:
         bad = ids[(ids < 0) | (ids >= vocab_size)][:5].tolist()
         raise ValueError(f"token ids {bad} fall outside vocab_size={vocab_size}")
     out.write(ids.astype(dtype).tobytes())
-    n = len(buffer)
     buffer.clear()
-    return n
 
 
 def _cache_key(paths: list[Path], tokenizer, separator_id: int | None) -> str:

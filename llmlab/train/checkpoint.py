@@ -30,6 +30,8 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from llmlab.utils.atomic import atomic_replace, fsync_dir, fsync_file
+
 FORMAT, VERSION = "llmlab-checkpoint", 1
 INDEX = "checkpoint.json"
 
@@ -259,21 +261,16 @@ def _write_weights(directory: Path, tensors: dict[str, torch.Tensor]) -> Path:
 
     tmp = directory / f".weights-{os.getpid()}.tmp"
     save_file(tensors, str(tmp))
-    _fsync(tmp)
+    fsync_file(tmp)
     final = directory / f"weights-{_sha256(tmp)[:16]}.safetensors"
     os.replace(tmp, final)
-    _fsync_dir(directory)
+    fsync_dir(directory)
     return final
 
 
 def _atomic_write_text(path: Path, text: str) -> None:
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)  # atomic: readers see the old file or the new one
-    _fsync_dir(path.parent)
+    with atomic_replace(path) as tmp:  # readers see the old file or the new one
+        tmp.write_text(text, encoding="utf-8")
 
 
 def _remove_stale(directory: Path, *, keep: str) -> None:
@@ -288,16 +285,3 @@ def _sha256(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _fsync(path: Path) -> None:
-    with open(path, "rb") as f:
-        os.fsync(f.fileno())
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)

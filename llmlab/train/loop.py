@@ -22,7 +22,7 @@ from tqdm import tqdm
 
 from llmlab.data.windows import TokenArray, sample_windows, sequential_windows
 from llmlab.train import checkpoint as ckpt
-from llmlab.train.clipping import clip_grad_norm
+from llmlab.train.clipping import clip_grad_norm, global_grad_norm
 from llmlab.train.config import TrainConfig
 from llmlab.train.history import History
 from llmlab.train.loss import cross_entropy
@@ -59,7 +59,7 @@ def train_step(
         loss.backward()  # backpropagate: gradients add up across micro-batches
         total += loss.item()
     params = [p for group in optimizer.param_groups for p in group["params"]]
-    norm = clip_grad_norm(params, grad_clip) if grad_clip else _grad_norm(params)
+    norm = clip_grad_norm(params, grad_clip) if grad_clip else global_grad_norm(params)
     optimizer.step()
     return total, float(norm)
 
@@ -210,11 +210,6 @@ def _record(
 def _checkpoint_due(config: TrainConfig, step: int, last: bool) -> bool:
     every = config.checkpoint_interval
     return last or (every is not None and (step + 1) % every == 0)
-
-
-def _grad_norm(params: list[torch.Tensor]) -> torch.Tensor:
-    grads = [p.grad.detach().float().norm() for p in params if p.grad is not None]
-    return torch.stack(grads).norm() if grads else torch.tensor(0.0)
 
 
 def _device_of(model: nn.Module) -> torch.device:

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from llmlab.train.clipping import clip_grad_norm
+from llmlab.train.clipping import clip_grad_norm, global_grad_norm
 
 
 def _params(scale: float, generator) -> list[torch.Tensor]:
@@ -33,3 +33,13 @@ def test_clipped_norm_is_max_norm_and_direction_kept(generator) -> None:
     after = torch.cat([p.grad.flatten() for p in params])
     assert after.norm().item() == pytest.approx(1.0, rel=1e-5)
     torch.testing.assert_close(after / after.norm(), before / before.norm())
+
+
+def test_global_grad_norm_equals_torch_total_norm() -> None:
+    g = torch.Generator().manual_seed(3)
+    params = [torch.nn.Parameter(torch.randn(s, generator=g)) for s in [(3, 4), (5,)]]
+    for p in params:
+        p.grad = torch.randn(p.shape, generator=g)
+    want = torch.nn.utils.clip_grad_norm_(params, float("inf"))
+    assert torch.allclose(global_grad_norm(params), want)
+    assert global_grad_norm([torch.nn.Parameter(torch.zeros(2))]) == 0
