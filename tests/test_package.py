@@ -25,7 +25,8 @@ ALLOWED = {
     "generate": {"generate", "model", "tokenizer"},
     "context": {"context", "generate", "model", "tokenizer"},
     "distributed": {"distributed", "train", "model", "data", "tokenizer"},
-    "rlhf": {"rlhf", "train", "generate", "model", "data", "tokenizer"},
+    "rlhf": {"rlhf", "train", "generate", "context", "model", "data", "tokenizer"},
+    "recipes": None,  # the layer on top: zoo and command lines may import anything
     "exercises": None,  # checkers may call any finished piece as an oracle
     "utils": {"utils"},
 }
@@ -98,6 +99,8 @@ def test_internal_imports_point_one_way() -> None:
         if len(parts) < 2:
             continue
         owner = parts[0]
+        if path.name == "__main__.py":
+            continue  # entry points may import the recipe layer above them
         allowed = ALLOWED.get(owner)
         assert owner in ALLOWED, f"new subpackage {owner!r}: add it to ALLOWED"
         if allowed is None:
@@ -113,3 +116,26 @@ def test_internal_imports_point_one_way() -> None:
                 ):
                     problems.append(f"{path.relative_to(PACKAGE)} imports utils.show")
     assert not problems, "\n".join(problems)
+
+
+def test_a_capability_module_loads_only_what_is_below_it() -> None:
+    """Importing the schedule loads llmlab.train and what it may import, no recipe."""
+    script = """
+import json, sys
+import llmlab.train.schedule
+print(json.dumps(sorted(m for m in sys.modules if m.startswith("llmlab."))))
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    ).stdout
+    loaded = json.loads(out.strip().splitlines()[-1])
+    above = [m for m in loaded if m.split(".")[1] not in ALLOWED["train"] | {"utils"}]
+    assert not above, f"importing llmlab.train.schedule loaded {above}"
+
+
+def test_no_capability_package_imports_the_recipes() -> None:
+    for path in PACKAGE.rglob("*.py"):
+        parts = path.relative_to(PACKAGE).parts
+        if len(parts) < 2 or parts[0] == "recipes" or path.name == "__main__.py":
+            continue
+        assert "recipes" not in _imported_subpackages(path), path

@@ -1,5 +1,6 @@
-"""Pretraining: the loss, AdamW, the schedule, clipping, the loop, checkpoints and
-a small model zoo."""
+"""Pretraining: the loss, AdamW, the schedule, clipping, the loop and checkpoints.
+
+The model zoo and the command line sit one layer up, in ``llmlab.recipes``."""
 
 from llmlab.train.checkpoint import CheckpointError
 from llmlab.train.clipping import clip_grad_norm
@@ -9,15 +10,12 @@ from llmlab.train.loop import build_optimizer, evaluate, fit, train_step
 from llmlab.train.loss import cross_entropy, cross_entropy_by_hand, perplexity
 from llmlab.train.optim import AdamW, param_groups
 from llmlab.train.schedule import lr_at
-from llmlab.train.zoo import ZOO, ZooSpec, pretrained
 
 __all__ = [
     "AdamW",
     "CheckpointError",
     "History",
     "TrainConfig",
-    "ZOO",
-    "ZooSpec",
     "build_optimizer",
     "clip_grad_norm",
     "cross_entropy",
@@ -28,6 +26,5 @@ __all__ = [
     "param_groups",
     "perplexity",
     "plot_history",
-    "pretrained",
     "train_step",
 ]

@@ -4,8 +4,9 @@ import pytest
 import torch
 
 from llmlab.model import GPTConfig
-from llmlab.train import TrainConfig, zoo
-from llmlab.train.zoo import ZOO, ZooSpec, pretrained
+from llmlab.recipes import zoo
+from llmlab.recipes.zoo import ZOO, ZooSpec, pretrained
+from llmlab.train import TrainConfig
 
 TINY = ZooSpec(
     name="tiny-test",

@@ -1,4 +1,4 @@
-"""The command line: ``python -m llmlab.train`` trains a model on a corpus.
+"""The training command line: ``llmlab train`` (or ``python -m llmlab.train``).
 
 Every ``TrainConfig`` field is an option (``--max-steps 2000 --lr 1e-3``); the model
 is a named preset with optional ``--model key=value`` overrides; the corpus is a
@@ -29,7 +29,7 @@ from llmlab.train.loop import fit
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m llmlab.train",
+        prog="llmlab train",
         description="Pretrain an llmlab GPT on text files and write checkpoints.",
     )
     parser.add_argument(

@@ -6,8 +6,8 @@ import sys
 
 import pytest
 
+from llmlab.recipes.train_cli import build_parser, configs_from_args, main
 from llmlab.train import checkpoint as ckpt
-from llmlab.train.cli import build_parser, configs_from_args, main
 from tests.train.conftest import CODE
 
 TINY = [
