@@ -156,6 +156,7 @@ def main(argv: list[str] | None = None) -> dict:
         model,
         train_tokens,
         train_config,
+        seq_len=model_config.context_length,
         val_tokens=val_tokens,
         device=args.device,
         progress=not args.quiet,

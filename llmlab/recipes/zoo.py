@@ -111,7 +111,7 @@ def load(directory: str | Path, *, device=None) -> tuple[GPT, BPETokenizer]:
     """Load a built zoo entry (tokenizer.json + checkpoint) without training."""
     directory = Path(directory)
     index, _ = ckpt.read(directory)
-    model = GPT(ckpt.config_from_dict(GPTConfig, index["model_config"]))
+    model = GPT(ckpt.config_from_dict(GPTConfig, ckpt.module_config(index)))
     ckpt.load(directory, model=model)
     tokenizer = BPETokenizer.load(directory / "tokenizer.json")
     return model.to(device or "cpu").eval(), tokenizer
@@ -150,6 +150,7 @@ def _build(
         model,
         tokens["train"],
         spec.train,
+        seq_len=model_config.context_length,
         val_tokens=tokens["val"],
         device="cpu",
         progress=progress,

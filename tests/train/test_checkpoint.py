@@ -128,7 +128,7 @@ def test_missing_checkpoint_and_wrong_model(tmp_path, code_tokens) -> None:
         ckpt.load(tmp_path / "nothing")
     _saved(tmp_path, code_tokens)
     other = torch.nn.Linear(3, 3)
-    with pytest.raises(CheckpointError, match="does not fit the model"):
+    with pytest.raises(CheckpointError, match="does not fit module .model."):
         ckpt.load(tmp_path, model=other)
 
 
@@ -144,7 +144,7 @@ def test_a_crash_while_saving_keeps_the_last_good_checkpoint(
     def crash(src, dst):
         raise OSError("power cut")
 
-    monkeypatch.setattr(ckpt.os, "replace", crash)
+    monkeypatch.setattr(ckpt.files.os, "replace", crash)
     with pytest.raises(OSError, match="power cut"):
         ckpt.save(tmp_path, model=model)
     monkeypatch.undo()
@@ -173,7 +173,7 @@ def test_tied_weights_are_stored_once(tmp_path) -> None:
     model[1].weight = model[0].weight
     ckpt.save(tmp_path, model=model)
     index = json.loads((tmp_path / "checkpoint.json").read_text())
-    assert index["aliases"] == {"1.weight": "0.weight"}
+    assert index["modules"]["model"]["aliases"] == {"1.weight": "0.weight"}
     twin = torch.nn.Sequential(torch.nn.Embedding(5, 4), torch.nn.Linear(4, 5))
     ckpt.load(tmp_path, model=twin)
     assert torch.equal(twin[1].weight, model[0].weight)
