@@ -26,7 +26,7 @@ from pathlib import Path
 
 import regex
 
-from llmlab.tokenizer import merging, pretokenize, serialization, special
+from llmlab.tokenizer import interchange, merging, pretokenize, serialization, special
 from llmlab.tokenizer.gpt2_files import Merge, merges_from_ranks, read_gpt2_files
 from llmlab.tokenizer.training import learn_merges
 
@@ -159,11 +159,46 @@ class BPETokenizer:
 
     @classmethod
     def from_gpt2_files(
-        cls, encoder_json_path: str | Path, vocab_bpe_path: str | Path
+        cls,
+        encoder_json_path: str | Path,
+        vocab_bpe_path: str | Path,
+        *,
+        pattern: str = pretokenize.GPT2_PATTERN,
     ) -> BPETokenizer:
-        """GPT-2's tokenizer from its published ``encoder.json`` and ``vocab.bpe``."""
+        """GPT-2's tokenizer from its published ``encoder.json`` and ``vocab.bpe``
+        (Hugging Face's ``vocab.json`` and ``merges.txt`` have the same form)."""
         byte_ids, merges, specials = read_gpt2_files(encoder_json_path, vocab_bpe_path)
-        return cls(byte_ids=byte_ids, merges=merges, special_tokens=specials)
+        return cls(
+            byte_ids=byte_ids, merges=merges, special_tokens=specials, pattern=pattern
+        )
+
+    @classmethod
+    def from_vocab_and_merges(
+        cls,
+        vocab: dict[int, bytes],
+        merges: list[tuple[bytes, bytes]],
+        *,
+        pattern: str = pretokenize.GPT2_PATTERN,
+        special_tokens: Iterable[str] | dict[str, int] | None = None,
+    ) -> BPETokenizer:
+        """From a vocabulary ``{id: bytes}`` and merges ``[(bytes, bytes)]`` in the
+        order they were learned (the form of Hugging Face's ``vocab.json`` and
+        ``merges.txt``). ``special_tokens``: ``{name: id}``, names (looked up in
+        ``vocab``, else given the next free ids), or ``None`` for every entry that
+        is neither a byte nor made by a merge. See ``interchange``."""
+        byte_ids, ids, specials = interchange.fields_from_vocab_and_merges(
+            vocab, merges, special_tokens
+        )
+        return cls(
+            byte_ids=byte_ids, merges=ids, special_tokens=specials, pattern=pattern
+        )
+
+    def to_vocab_and_merges(
+        self,
+    ) -> tuple[dict[int, bytes], list[tuple[bytes, bytes]]]:
+        """``({id: bytes}, [(bytes, bytes)])``, special tokens included in the
+        vocabulary; :meth:`from_vocab_and_merges` with :attr:`pattern` rebuilds it."""
+        return interchange.vocab_and_merges(self)
 
     @classmethod
     def from_tiktoken(
@@ -346,6 +381,13 @@ class BPETokenizer:
     def load(cls, path: str | Path) -> BPETokenizer:
         """Read a tokenizer written by :meth:`save`; ids are identical."""
         return cls(**serialization.load_fields(path))
+
+    def save_gpt2_files(
+        self, vocab_json_path: str | Path, merges_txt_path: str | Path
+    ) -> None:
+        """Write GPT-2 / Hugging Face ``vocab.json`` + ``merges.txt`` (atomically),
+        which :meth:`from_gpt2_files` reads back; the pattern is not stored."""
+        interchange.save_gpt2_files(self, vocab_json_path, merges_txt_path)
 
     def to_tiktoken(self, name: str = "llmlab-bpe"):
         """A ``tiktoken.Encoding`` that gives the same ids, at tiktoken's speed."""
