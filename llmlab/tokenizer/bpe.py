@@ -24,14 +24,20 @@ from collections.abc import Iterable, Iterator
 from itertools import chain
 from pathlib import Path
 
-import regex
-
-from llmlab.tokenizer import interchange, merging, pretokenize, serialization, special
+from llmlab.tokenizer import (
+    interchange,
+    merging,
+    pretokenize,
+    serialization,
+    special,
+    streaming,
+    validation,
+)
 from llmlab.tokenizer.gpt2_files import Merge, merges_from_ranks, read_gpt2_files
+from llmlab.tokenizer.ids import as_id_list
 from llmlab.tokenizer.training import learn_merges
 
 _CACHE_SIZE = 200_000
-_STREAM_CHUNK = 1 << 16
 _LONG_PIECE = 200  # bytes; longer pieces use the O(n log n) merge loop
 
 
@@ -61,8 +67,8 @@ class BPETokenizer:
         special_tokens: dict[str, int],
         pattern: str = pretokenize.GPT2_PATTERN,
     ):
-        if sorted(byte_ids) != list(range(256)):
-            raise ValueError("byte_ids must be a permutation of 0..255")
+        self._regex = validation.check_pattern(pattern)
+        validation.check_description(byte_ids, merges, special_tokens)
         self.pattern = pattern
         self.byte_ids = list(byte_ids)
         self.merges = [tuple(m) for m in merges]
@@ -86,7 +92,6 @@ class BPETokenizer:
         self._token_ids = {t: i for i, t in self.vocab.items() if i not in specials}
         if len(self._token_ids) != len(self.vocab) - len(specials):
             raise ValueError("two merges make the same bytes; ids would be ambiguous")
-        self._regex = regex.compile(pattern)
         self._cache = _PieceCache(self._encode_piece)
         self._special_res: dict = {}
 
@@ -278,9 +283,10 @@ class BPETokenizer:
 
     def encode_ordinary(self, text: str) -> list[int]:
         """Encode ``text`` treating special-token text as ordinary text."""
-        if not isinstance(text, str):
-            raise TypeError(f"encode expects a str, got {type(text).__name__}")
-        pieces = self._regex.findall(text)
+        return self.encode(text, disallowed_special=())
+
+    def _encode_ordinary(self, text: str, offset: int) -> list[int]:
+        pieces = pretokenize.split(self._regex, text, offset)
         return list(chain.from_iterable(map(self._cache.__getitem__, pieces)))
 
     def encode(
@@ -296,23 +302,39 @@ class BPETokenizer:
         finding one in ``disallowed_special`` (by default every special not allowed)
         raises ``ValueError``; others are encoded as ordinary text.
         ``"Hello world"`` -> ``[15496, 995]`` with GPT-2's vocabulary.
+        Lone surrogates (``"\\ud800"``, as JSON may carry) become U+FFFD and
+        surrogate pairs their character, as in tiktoken.
         """
         if not isinstance(text, str):
             raise TypeError(f"encode expects a str, got {type(text).__name__}")
-        allowed, disallowed = special.resolve(
+        rules = special.resolve(
             self.special_tokens, allowed_special, disallowed_special
         )
+        return self._encode_at(text, 0, rules)
+
+    def _encode_at(
+        self, text: str, offset: int, rules: tuple[frozenset, frozenset]
+    ) -> list[int]:
+        """Ids of ``text``, which starts at index ``offset`` of the caller's text."""
+        allowed, disallowed = rules
         if disallowed:
-            special.raise_if_present(text, self._special_regex(disallowed))
+            special.raise_if_present(text, self._special_regex(disallowed), offset)
+        try:
+            return self._encode_segments(text, offset, allowed)
+        except UnicodeEncodeError:  # lone surrogates: tiktoken's repair, then again
+            text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+            return self._encode_segments(text, offset, allowed)
+
+    def _encode_segments(self, text: str, offset: int, allowed: frozenset) -> list[int]:
         if not allowed:
-            return self.encode_ordinary(text)
+            return self._encode_ordinary(text, offset)
         ids: list[int] = []
         start = 0
         for match in self._special_regex(allowed).finditer(text):
-            ids += self.encode_ordinary(text[start : match.start()])
+            ids += self._encode_ordinary(text[start : match.start()], offset + start)
             ids.append(self.special_tokens[match.group()])
             start = match.end()
-        ids += self.encode_ordinary(text[start:])
+        ids += self._encode_ordinary(text[start:], offset + start)
         return ids
 
     def _special_regex(self, names: frozenset[str]):
@@ -324,45 +346,36 @@ class BPETokenizer:
         """``[encode(t) for t in texts]``, same keyword arguments as :meth:`encode`."""
         return [self.encode(t, **kwargs) for t in texts]
 
-    def encode_iterable(self, iterable: Iterable[str], **kwargs) -> Iterator[int]:
+    def encode_iterable(
+        self,
+        iterable: Iterable[str],
+        *,
+        allowed_special: str | Iterable[str] = frozenset(),
+        disallowed_special: str | Iterable[str] = "all",
+    ) -> Iterator[int]:
         """Ids of the concatenation of ``iterable`` (e.g. an open file), streamed.
 
-        Gives exactly ``encode("".join(iterable))``. Text is encoded up to the last
-        safe cut point (see ``pretokenize.safe_cut``) once about 64k characters have
-        gathered; the rest waits for more input. Memory is bounded by that buffer,
-        or by the longest stretch of text without a cut point if that is longer.
+        Gives exactly ``encode("".join(iterable), ...)`` with the same arguments,
+        errors included, in bounded memory; see ``streaming``.
         """
-        parts: list[str] = []
-        size, wanted = 0, _STREAM_CHUNK
-        for chunk in iterable:
-            if not isinstance(chunk, str):
-                raise TypeError(f"encode_iterable got {type(chunk).__name__}, not str")
-            parts.append(chunk)
-            size += len(chunk)
-            if size < wanted:
-                continue
-            buffer = "".join(parts)
-            cut = pretokenize.safe_cut(buffer, len(buffer) - 1, self.special_tokens)
-            if cut > 0:
-                yield from self.encode(buffer[:cut], **kwargs)
-                buffer = buffer[cut:]
-            # With no cut point, wait for twice as much text before looking again.
-            parts, size = [buffer], len(buffer)
-            wanted = _STREAM_CHUNK if cut > 0 else 2 * size
-        if parts:
-            yield from self.encode("".join(parts), **kwargs)
+        rules = special.resolve(
+            self.special_tokens, allowed_special, disallowed_special
+        )
+        return streaming.encode_stream(
+            iterable,
+            lambda text, offset: self._encode_at(text, offset, rules),
+            self.special_tokens,
+        )
 
     # ------------------------------------------------------------------ decoding
     def decode_bytes(self, ids: Iterable[int]) -> bytes:
-        """Concatenated bytes of the tokens ``ids``."""
-        if hasattr(ids, "tolist"):  # a torch tensor or numpy array
-            ids = ids.tolist()
-        elif not isinstance(ids, list):
-            ids = list(ids)
+        """Concatenated bytes of the tokens ``ids``: ints, or a 1-D integer tensor or
+        array (see ``ids``)."""
+        ids = as_id_list(ids)
         try:
             return b"".join([self.vocab[i] for i in ids])
-        except (KeyError, TypeError):
-            bad = [i for i in ids if not isinstance(i, int) or i not in self.vocab]
+        except KeyError:
+            bad = [i for i in ids if i not in self.vocab]
             raise ValueError(
                 f"unknown token id(s) {bad[:5]}; ids go from 0 to {self.vocab_size - 1}"
             ) from None
@@ -379,8 +392,15 @@ class BPETokenizer:
 
     @classmethod
     def load(cls, path: str | Path) -> BPETokenizer:
-        """Read a tokenizer written by :meth:`save`; ids are identical."""
-        return cls(**serialization.load_fields(path))
+        """Read a tokenizer written by :meth:`save`; ids are identical.
+
+        A truncated, edited or foreign file raises ``TokenizerFileError`` (a
+        ``ValueError``) naming the file and the problem."""
+        fields = serialization.load_fields(path)
+        try:
+            return cls(**fields)
+        except ValueError as error:
+            raise serialization.TokenizerFileError(f"{path}: {error}") from None
 
     def save_gpt2_files(
         self, vocab_json_path: str | Path, merges_txt_path: str | Path
