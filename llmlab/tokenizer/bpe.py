@@ -12,7 +12,18 @@ once and then looked up, so on real text encoding costs about one regex pass.
 
 Differs from GPT-2's ``encoder.py`` in: ids instead of printable strings; special
 tokens follow tiktoken's ``allowed_special`` / ``disallowed_special`` rules, with the
-longest special winning where several start at the same place.
+longest special winning where several start at the same place; lone surrogates
+(``"\\ud800"``, common in text from JSON) become U+FFFD and surrogate pairs their
+character, as tiktoken does; a pattern that leaves characters out raises.
+
+Differs from tiktoken in: which characters are letters (``\\p{L}``) and numbers
+(``\\p{N}``) is decided by the installed ``regex`` module's Unicode tables, while
+tiktoken uses the tables compiled into its Rust regex engine. For the few code
+points one version has assigned and the other not (``"\\U0001DFF6"``, a letter
+for ``regex`` 2026.11, unknown to tiktoken 0.14), the pieces, and so GPT-2 ids,
+can differ: ``"\\U0001DFF6揍"`` is one piece here and two in tiktoken. We keep the
+``regex`` rule (the pattern means what it says in the Python that runs it); for
+tiktoken's exact ids use :meth:`BPETokenizer.to_tiktoken`.
 
 Taught in: chapters/01_tokenization.ipynb
 """
@@ -76,9 +87,15 @@ class BPETokenizer:
         self.vocab: dict[int, bytes] = {i: bytes([b]) for b, i in enumerate(byte_ids)}
         self._ranks: dict[tuple[int, int], int] = {}
         last = -1
-        for left, right, new in self.merges:
-            if new in self.vocab or left not in self.vocab or right not in self.vocab:
-                raise ValueError(f"merge ({left}, {right}) -> {new} is inconsistent")
+        for k, (left, right, new) in enumerate(self.merges):
+            unmade = [i for i in (left, right) if i not in self.vocab]
+            if unmade or new in self.vocab:
+                problem = (
+                    f"joins id {unmade[0]}, which no byte or earlier merge makes"
+                    if unmade
+                    else f"makes id {new}, which is already a token"
+                )
+                raise ValueError(f"merge {k} [{left}, {right}, {new}] {problem}")
             if new <= last:  # encoding applies merges lowest id first
                 raise ValueError(f"merge ids must increase; {new} comes after {last}")
             last = new
