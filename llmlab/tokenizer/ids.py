@@ -19,7 +19,8 @@ _NOT_SEQUENCES = (str, bytes, bytearray, Mapping, set, frozenset)
 
 def _array_to_list(ids) -> list[int]:
     """A torch tensor or numpy array of ids as a list; 1-D and integer only."""
-    dtype = ids.dtype
+    dtype, kind_name = ids.dtype, type(ids).__module__.split(".")[0]
+    name = f"{kind_name}.{type(ids).__name__}"  # torch.Tensor, numpy.ndarray
     kind = getattr(dtype, "kind", None)  # numpy dtypes have a kind letter
     if kind is not None:
         integer = kind in "iu"
@@ -28,14 +29,14 @@ def _array_to_list(ids) -> list[int]:
         integer = integer and str(dtype) != "torch.bool"
     if not integer:
         raise TypeError(
-            f"token ids must be integers, got a {type(ids).__name__} of dtype "
+            f"token ids must be integers, got a {name} of dtype "
             f"{dtype}; convert it with .long() (torch) or .astype(int) (numpy) "
             "only if the values really are ids"
         )
     if ids.ndim != 1:
         hint = " (a single id: pass [t.item()])" if ids.ndim == 0 else ""
         raise TypeError(
-            f"token ids must be 1-D, got a {type(ids).__name__} of shape "
+            f"token ids must be 1-D, got a {name} of shape "
             f"{tuple(ids.shape)}{hint}; decode one row at a time"
         )
     return ids.tolist()
