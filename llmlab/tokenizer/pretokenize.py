@@ -114,12 +114,24 @@ def count_pieces(
 ) -> Counter[str]:
     """How often each pre-token occurs in ``texts``, with special tokens removed.
 
-    ``["ab ab", "ab"]`` -> ``{"ab": 2, " ab": 1}``.
+    ``["ab ab", "ab"]`` -> ``{"ab": 2, " ab": 1}``. Raises ``ValueError`` if the
+    pattern leaves characters out of every piece, as encoding would.
     """
     compiled, cutter = regex.compile(pattern), special_regex(specials)
     parts = texts if cutter is None else chain.from_iterable(map(cutter.split, texts))
+    lengths: list[int] = []
+    measured = (lengths.append(len(part)) or part for part in parts)
     # Counter.update over one chained iterator: the loop runs in C.
-    return Counter(chain.from_iterable(map(compiled.findall, parts)))
+    counts = Counter(chain.from_iterable(map(compiled.findall, measured)))
+    covered = sum(len(piece) * n for piece, n in counts.items())
+    if covered != sum(lengths):
+        raise ValueError(
+            f"the pre-tokenization pattern {pattern!r} does not cover the text: "
+            f"{sum(lengths) - covered} of {sum(lengths)} characters match no piece "
+            "and would be lost. Add an alternative that matches everything else, "
+            "e.g. end the pattern with |\\s+|\\S"
+        )
+    return counts
 
 
 def _count_files(

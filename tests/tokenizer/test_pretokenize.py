@@ -120,3 +120,11 @@ def test_split_returns_the_pieces_of_covered_text() -> None:
         split(regex.compile(r"\w+"), "ab--c", offset=10)
     with pytest.raises(ValueError, match="has capturing groups"):
         split(regex.compile(r"(a)b|\s+"), "ab ab")
+
+
+def test_training_with_a_pattern_that_does_not_cover_the_text_raises() -> None:
+    from llmlab.tokenizer import BPETokenizer
+
+    with pytest.raises(ValueError, match="does not cover the text: 6 of 16 char"):
+        BPETokenizer.train("hello, world! 42", vocab_size=260, pattern=r"\p{L}+")
+    assert count_pieces(["ab, c"], pattern=r"\w+|\W+") == {"ab": 1, ", ": 1, "c": 1}
