@@ -104,7 +104,23 @@ def fields_from_vocab_and_merges(
         ids.append((ordinary[left], ordinary[right], ordinary[left + right]))
     made = set(byte_ids) | {new for _, _, new in ids}
     specials = _special_ids(vocab, made, special_tokens)
+    _check_specials_fit(vocab, made, specials)
     return byte_ids, ids, specials
+
+
+def _check_specials_fit(vocab: Vocab, made: set[int], specials: dict) -> None:
+    """Every vocab entry is a byte, a merge or a special token with its own text."""
+    for name, i in specials.items():
+        if i in vocab and vocab[i] != name.encode("utf-8"):
+            raise ValueError(
+                f"special token {name!r} has id {i}, but vocab[{i}] = {vocab[i]!r}"
+            )
+    left = sorted(set(vocab) - made - set(specials.values()))
+    if left:
+        raise ValueError(
+            f"vocab[{left[0]}] = {vocab[left[0]]!r} is neither a byte, nor made by a "
+            "merge, nor a special token; it would be lost"
+        )
 
 
 def vocab_and_merges(tokenizer) -> tuple[Vocab, BytePairs]:

@@ -55,6 +55,17 @@ def test_the_alarm_is_restored(capsys) -> None:
     check("softmax", lambda logits: torch.softmax(logits, -1), quiet=True)
     assert signal.getsignal(signal.SIGALRM) is before
     assert signal.getitimer(signal.ITIMER_REAL) == (0.0, 0.0)
+    fired = []
+    previous = signal.signal(signal.SIGALRM, lambda *args: fired.append(1))
+    try:  # an outer timer (pytest-timeout's, say) still fires afterwards
+        signal.setitimer(signal.ITIMER_REAL, 0.5)
+        assert check("softmax", lambda logits: torch.softmax(logits, -1), quiet=True)
+        assert 0 < signal.getitimer(signal.ITIMER_REAL)[0] <= 0.5
+        time.sleep(0.6)
+        assert fired == [1]
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 GARBAGE = {

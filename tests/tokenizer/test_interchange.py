@@ -98,3 +98,17 @@ BAD = {
 def test_bad_vocabularies_are_rejected(vocab, merges, match) -> None:
     with pytest.raises(ValueError, match=match):
         BPETokenizer.from_vocab_and_merges(vocab, merges)
+
+
+@pytest.mark.parametrize(
+    "special_tokens, match",
+    [
+        ({"<s>": 256}, r"vocab\[257\] = b'<t>' is neither a byte"),
+        (["<s>"], r"vocab\[257\] = b'<t>' is neither a byte"),
+        ({"<s>": 257, "<t>": 256}, r"'<s>' has id 257, but vocab\[257\] = b'<t>'"),
+    ],
+)
+def test_vocabulary_entries_are_never_dropped(special_tokens, match) -> None:
+    vocab = BYTES | {256: b"<s>", 257: b"<t>"}
+    with pytest.raises(ValueError, match=match):
+        BPETokenizer.from_vocab_and_merges(vocab, [], special_tokens=special_tokens)
