@@ -138,7 +138,7 @@ def _new_cache(
 
 
 def _make_room(cache: KVCache, needed: int, policy: ContextPolicy | None) -> None:
-    max_len = cache.layers[0].keys.shape[-2]
+    max_len = cache.max_len
     if cache.filled + needed <= max_len:
         return
     if policy is None:  # unreachable after the guard in _new_cache; kept as a check

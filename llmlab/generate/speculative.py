@@ -160,9 +160,11 @@ def _cache(model: GPT, ids: torch.Tensor, max_new: int, n_draft: int) -> KVCache
 
 
 def _truncate(cache: KVCache, length: int) -> None:
-    """Forget every slot from ``length`` on (rejected drafts)."""
+    """Forget every slot from ``length`` on (rejected drafts): the next token takes
+    the position after the kept ones, not after the forgotten ones."""
     if cache.filled > length:
         cache.keep(torch.arange(length, device=cache.key_mask.device))
+        cache.lengths = cache.key_mask[:, :length].sum(dim=1)
 
 
 def _cut(tokens: list[int], limit: int, stops: set[int]) -> list[int]:
