@@ -63,7 +63,7 @@ class ParallelDims:
         return self.dp * self.fsdp
 
     def check_model(self, config: GPTConfig) -> None:
-        """Raise a ValueError naming the numbers if ``config`` cannot take this layout."""
+        """Raise a ValueError naming the numbers if ``config`` cannot be split so."""
         if config.n_heads % self.tp:
             raise ValueError(
                 f"n_heads={config.n_heads} is not divisible by tp={self.tp}: "

@@ -115,8 +115,8 @@ def run_on_ranks(
     procs = [
         ctx.Process(
             target=_rank_main,
-            args=(fn, r, world_size, args, backend, init, timeout_s, threads_per_rank),
-            kwargs=dict(results=results),
+            args=(fn, r, world_size, args, backend, init, timeout_s, threads_per_rank)
+            + (results,),
             daemon=True,
         )
         for r in range(world_size)
@@ -133,7 +133,7 @@ def run_on_ranks(
         results.close()
 
 
-def _rank_main(fn, rank, world_size, args, backend, init, timeout_s, threads, *, results):
+def _rank_main(fn, rank, world_size, args, backend, init, timeout_s, threads, results):
     torch.set_num_threads(threads)  # ranks share the machine's cores
     try:
         with process_group(
