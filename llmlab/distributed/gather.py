@@ -67,6 +67,6 @@ def save_full_checkpoint(
         model.load_state_dict(state)
         if config.tie_embeddings:
             model.head.weight = model.token_embedding.weight
-        checkpoint.save(directory, model=model, config=config)
+        checkpoint.save(directory, model=model)  # model.config is saved with it
     if dist.is_initialized():
         dist.barrier()

@@ -160,9 +160,23 @@ def _collect(procs, results, world_size: int, timeout_s: float) -> list[Any]:
             _check_alive(procs, out, deadline, timeout_s)
             continue
         if not ok:
-            raise RankFailure(f"rank {rank} raised:\n{value}")
+            raise RankFailure(_failure_report({rank: value}, results))
         out[rank] = _unpack(value)
     return [out[r] for r in range(world_size)]
+
+
+def _failure_report(failures: dict[int, str], results) -> str:
+    """All tracebacks that arrive within a second, first rank first: the rank that
+    failed first is often not the one whose report arrives first."""
+    deadline = time.monotonic() + 1.0
+    while time.monotonic() < deadline:
+        try:
+            rank, ok, value = results.get(timeout=0.05)
+        except queue.Empty:
+            continue
+        if not ok:
+            failures[rank] = value
+    return "\n".join(f"rank {r} raised:\n{failures[r]}" for r in sorted(failures))
 
 
 def _check_alive(procs, finished: dict, deadline: float, timeout_s: float) -> None:
