@@ -16,6 +16,7 @@ from llmlab.distributed.launch import (
     process_group,
     run_on_ranks,
 )
+from llmlab.distributed.memory import stage_parameters, state_bytes_per_rank
 from llmlab.distributed.parallelize import apply_activation_checkpointing, parallelize
 from llmlab.distributed.pipeline import (
     Event,
@@ -50,6 +51,7 @@ __all__ = [
     "RowParallelLinear",
     "Stage",
     "apply_activation_checkpointing",
+    "state_bytes_per_rank",
     "apply_ddp",
     "apply_fsdp",
     "apply_manual_tensor_parallel",
@@ -69,6 +71,7 @@ __all__ = [
     "run_torch_schedule",
     "save_full_checkpoint",
     "schedule_order",
+    "stage_parameters",
     "sync_tied_gradients",
     "tensor_parallel_plan",
     "torch_schedule",
