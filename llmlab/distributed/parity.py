@@ -30,16 +30,13 @@ import torch.distributed as dist
 from torch import nn
 
 from llmlab.distributed.comm_counter import CommCounter
-from llmlab.distributed.ddp import BucketedDataParallel, apply_ddp
+from llmlab.distributed.ddp import BucketedDataParallel
 from llmlab.distributed.dims import ParallelDims
-from llmlab.distributed.fsdp import apply_fsdp
 from llmlab.distributed.gather import full_state_dict, save_full_checkpoint
+from llmlab.distributed.parallelize import parallelize
 from llmlab.distributed.pipeline import run_schedule, run_torch_schedule, torch_schedule
 from llmlab.distributed.stages import build_stage, gather_stage_state
-from llmlab.distributed.tensor_parallel import (
-    apply_manual_tensor_parallel,
-    apply_tensor_parallel,
-)
+from llmlab.distributed.tensor_parallel import apply_manual_tensor_parallel
 from llmlab.model import GPT, PRESETS, GPTConfig
 from llmlab.train.loss import cross_entropy
 from llmlab.train.optim import AdamW, param_groups
@@ -63,6 +60,8 @@ class ParityRun:
     lr: float = 1e-2
     frozen: tuple[str, ...] = ("positions.embedding.weight", "blocks.0.norm1.bias")
     """Parameters with requires_grad=False: they must stay exactly as initialised."""
+    activation_checkpointing: bool = False
+    """Recompute each block in backward (PyTorch strategies, via ``parallelize``)."""
     seed: int = 0
 
 
@@ -173,11 +172,9 @@ def _setup_data(model: GPT, strategy: str, run: ParityRun, rank: int):
     ParallelDims(world_size=world, dp=world).check_batch(run.batch_size)
     if strategy == "ddp_manual":
         module = BucketedDataParallel(model, bucket_mb=0.01)  # several buckets
-    elif strategy == "ddp":
-        module = apply_ddp(model)
     else:
-        mesh = ParallelDims(world, fsdp=world).build_mesh()
-        module = apply_fsdp(model, mesh["fsdp"])
+        degrees = {"dp": world} if strategy == "ddp" else {"fsdp": world}
+        module = _parallelize(model, ParallelDims(world, **degrees), run)
 
     def step(x: torch.Tensor, y: torch.Tensor) -> float:
         b = run.batch_size // world
@@ -198,7 +195,7 @@ def _setup_tensor(model: GPT, strategy: str, run: ParityRun, rank: int):
     if strategy == "tp_manual":
         apply_manual_tensor_parallel(model)
     else:
-        apply_tensor_parallel(model, dims.build_mesh()["tp"])
+        model = _parallelize(model, dims, run)
 
     def step(x: torch.Tensor, y: torch.Tensor) -> float:
         loss = cross_entropy(model(x), y)  # every rank sees the whole batch
@@ -233,6 +230,12 @@ def _setup_pipeline(model: GPT, strategy: str, run: ParityRun, rank: int):
         return shared.item()
 
     return stage, step, lambda: gather_stage_state(stage)
+
+
+def _parallelize(model: GPT, dims: ParallelDims, run: ParityRun) -> nn.Module:
+    mesh = dims.build_mesh()
+    checkpointing = run.activation_checkpointing
+    return parallelize(model, dims, mesh, activation_checkpointing=checkpointing)
 
 
 _SETUPS = {"data": _setup_data, "tensor": _setup_tensor, "pipeline": _setup_pipeline}

@@ -102,13 +102,15 @@ def run_schedule(
     saved: dict[int, tuple] = {}
     total = 0.0
     order = schedule_order(schedule, stage=stage.index, n_stages=stage.n_stages, m=m)
-    for kind, i in order:
-        began = time.perf_counter()
+    for kind, i in order:  # the timeline records compute only, not waiting
         if kind == "F":
             x = ids[i] if stage.is_first else peers.recv_activation(ids[i])
+            began = time.perf_counter()
             out = stage(x)
             if stage.is_last:
                 out = loss_fn(out, targets[i]) / m
+            ended = time.perf_counter()
+            if stage.is_last:
                 total += out.item()
             else:
                 peers.send_activation(out)
@@ -116,11 +118,13 @@ def run_schedule(
         else:
             x, out = saved.pop(i)
             grad = None if stage.is_last else peers.recv_gradient(out)
+            began = time.perf_counter()
             out.backward(grad)
+            ended = time.perf_counter()
             if not stage.is_first:
                 peers.send_gradient(x.grad)
         if timeline is not None:
-            timeline.append(Event(kind, i, began, time.perf_counter()))
+            timeline.append(Event(kind, i, began, ended))
     peers.wait()
     sync_tied_gradients(stage)
     return total if stage.is_last else None

@@ -5,6 +5,8 @@ processes, one after the other, and the tests read the results."""
 
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 
 from llmlab.distributed import run_on_ranks
@@ -26,8 +28,11 @@ LOSS_ATOL = 1e-5
 PARAM_ATOL = 1e-4
 
 
+CHECKPOINTED = dataclasses.replace(RUN, activation_checkpointing=True)
+
+
 def _all_strategies(rank: int, world_size: int, root: str) -> dict:
-    return {
+    results = {
         name: train_strategy(
             rank,
             world_size,
@@ -38,6 +43,10 @@ def _all_strategies(rank: int, world_size: int, root: str) -> dict:
         )
         for name in STRATEGIES
     }
+    # The full composition: activation checkpointing inside FSDP, and inside TP.
+    for name in ("fsdp", "tp"):
+        results[f"{name}+ac"] = train_strategy(rank, world_size, name, CHECKPOINTED)
+    return results
 
 
 @pytest.fixture(scope="session")

@@ -75,3 +75,17 @@ def test_checkpoint_reloads_into_one_process_model(strategy, strategy_results):
     checkpoint.load(f"{root}/{strategy}", model=model)
     loaded = model.state_dict()
     assert max_abs_diff(loaded, results[0][strategy]["state"]) == 0.0
+
+
+@pytest.mark.parametrize("strategy", ["fsdp"])
+def test_activation_checkpointing_composes_without_changing_the_result(
+    strategy, strategy_results
+):
+    # parallelize(): TP -> activation checkpointing -> FSDP/DDP. Recomputing the
+    # blocks in backward gives the same arithmetic, so the same bits.
+    results, _ = strategy_results
+    plain, checkpointed = results[0][strategy], results[0][f"{strategy}+ac"]
+    assert checkpointed["losses"] == plain["losses"]
+    assert all(
+        torch.equal(checkpointed["state"][k], v) for k, v in plain["state"].items()
+    )
