@@ -44,6 +44,9 @@ class Stage(nn.Module):
             self.token_embedding = model.token_embedding
             self.positions = model.positions
             self.dropout = model.dropout
+            # The model's own embedding step (token + position vectors), which
+            # uses the two modules above; a plain function, not a submodule.
+            self._embed = model.embed
         self.blocks = nn.ModuleList(model.blocks[self.offset : self.offset + per])
         if self.is_last:
             self.final_norm = model.final_norm
@@ -54,9 +57,7 @@ class Stage(nn.Module):
         """ids (B, T) on the first stage, else hidden (B, T, D) -> hidden (B, T, D),
         or logits (B, T, V) on the last stage."""
         if self.is_first:
-            positions = torch.arange(x.shape[1], device=x.device)
-            x = self.token_embedding(x)  # (B, T, D)
-            x = self.dropout(self.positions.add_to_embeddings(x, positions))
+            x = self.dropout(self._embed(x))  # (B, T) -> (B, T, D)
         for block in self.blocks:
             x = block(x)  # (B, T, D)
         if self.is_last:
