@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from llmlab.distributed.parity import STRATEGIES, TENSOR_PARALLEL, make_model
+from llmlab.distributed.parity import STRATEGIES, make_model
 from llmlab.model import GPT
 from llmlab.train import checkpoint
 from tests.distributed.conftest import (
@@ -16,10 +16,6 @@ from tests.distributed.conftest import (
     max_abs_diff,
     reference_for,
 )
-
-# Until head-local attention is on main, a tensor-parallel shard cannot compute
-# its heads; TP joins these tests with that merge.
-STRATEGIES = tuple(s for s in STRATEGIES if s not in TENSOR_PARALLEL)
 
 
 def test_training_moves_the_weights_far_beyond_the_tolerance(references):
@@ -77,7 +73,7 @@ def test_checkpoint_reloads_into_one_process_model(strategy, strategy_results):
     assert max_abs_diff(loaded, results[0][strategy]["state"]) == 0.0
 
 
-@pytest.mark.parametrize("strategy", ["fsdp"])
+@pytest.mark.parametrize("strategy", ["fsdp", "tp"])
 def test_activation_checkpointing_composes_without_changing_the_result(
     strategy, strategy_results
 ):
