@@ -25,7 +25,7 @@ TIMEOUT_S = 120.0  # the whole shared run; it takes about 10 s on 2 busy cores
 # same numbers in a different order (all-reduce of halves instead of one sum), and
 # Adam divides by √v, which magnifies rounding in near-zero gradients.
 LOSS_ATOL = 1e-5
-PARAM_ATOL = 1e-4
+PARAM_ATOL = 2e-4  # 2% of one Adam step at lr=1e-2
 
 
 CHECKPOINTED = dataclasses.replace(RUN, activation_checkpointing=True)
