@@ -6,8 +6,9 @@ shards of FSDP2 and DTensor tensor parallelism (``DTensor.full_tensor()``, an
 all-gather), and the written-out tensor-parallel slices (all-gathered along the
 dimension they were split on). Pipeline stages use
 ``stages.gather_stage_state``. ``save_full_checkpoint`` then writes it with
-``llmlab.train.checkpoint`` from rank 0, so the file format is the single-process
-one.
+``llmlab.train.checkpoint`` (which itself gathers DDP, FSDP2 and DTensor models,
+but not the written-out tensor-parallel slices or pipeline stages), so the file
+format is the single-process one.
 
 Differs from ``torch.distributed.checkpoint`` in: every tensor is gathered to one
 place (fine for course-sized models; large runs save shards in parallel).
@@ -20,7 +21,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import torch
-import torch.distributed as dist
 from torch import nn
 from torch.distributed.tensor import DTensor
 
@@ -57,16 +57,16 @@ def save_full_checkpoint(
     state: dict[str, torch.Tensor],
     config: GPTConfig,
     *,
-    rank: int,
+    step: int = 0,
 ) -> None:
-    """Rank 0 writes ``state`` as a single-process llmlab checkpoint."""
-    if rank == 0:
-        with torch.device("meta"):
-            model = GPT(config)
-        model.to_empty(device="cpu")
-        model.load_state_dict(state)
-        if config.tie_embeddings:
-            model.head.weight = model.token_embedding.weight
-        checkpoint.save(directory, model=model)  # model.config is saved with it
-    if dist.is_initialized():
-        dist.barrier()
+    """Write a gathered ``state`` as a single-process checkpoint (module "model").
+
+    Every rank calls it; rank 0 writes (``llmlab.train.checkpoint``'s rule).
+    """
+    with torch.device("meta"):
+        model = GPT(config)
+    model.to_empty(device="cpu")
+    model.load_state_dict(state)
+    if config.tie_embeddings:  # to_empty made two tensors of the tied pair
+        model.head.weight = model.token_embedding.weight
+    checkpoint.save_checkpoint(directory, modules={"model": model}, step=step)

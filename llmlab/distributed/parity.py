@@ -32,12 +32,13 @@ from torch import nn
 from llmlab.distributed.comm_counter import CommCounter
 from llmlab.distributed.ddp import BucketedDataParallel
 from llmlab.distributed.dims import ParallelDims
-from llmlab.distributed.gather import full_state_dict, save_full_checkpoint
+from llmlab.distributed.gather import full_state_dict, save_full_checkpoint, unwrap
 from llmlab.distributed.parallelize import parallelize
 from llmlab.distributed.pipeline import run_schedule, run_torch_schedule, torch_schedule
 from llmlab.distributed.stages import build_stage, gather_stage_state
 from llmlab.distributed.tensor_parallel import apply_manual_tensor_parallel
 from llmlab.model import GPT, PRESETS, GPTConfig
+from llmlab.train import checkpoint
 from llmlab.train.loss import cross_entropy
 from llmlab.train.optim import AdamW, param_groups
 
@@ -140,7 +141,7 @@ def train_strategy(
     held = state_bytes(module, optimizer)
     state = gather()
     if checkpoint_dir is not None:
-        save_full_checkpoint(checkpoint_dir, state, run.config, rank=rank)
+        _save(checkpoint_dir, strategy, module, state, run)
     return {
         "losses": losses,
         "state": state if rank == 0 else None,
@@ -159,6 +160,17 @@ def state_bytes(model: nn.Module, optimizer: torch.optim.Optimizer) -> int:
         t for s in optimizer.state.values() for t in s.values() if torch.is_tensor(t)
     ]
     return sum(_local(t).numel() * t.element_size() for t in tensors)
+
+
+def _save(directory, strategy: str, module: nn.Module, state: dict, run) -> None:
+    """PyTorch-wrapped models go straight to ``llmlab.train.checkpoint`` (it
+    gathers them); written-out TP slices and pipeline stages are saved from the
+    gathered ``state``."""
+    if strategy in ("ddp_manual", "ddp", "fsdp", "tp"):
+        modules = {"model": unwrap(module)}
+        checkpoint.save_checkpoint(directory, modules=modules, step=run.steps)
+    else:
+        save_full_checkpoint(directory, state, run.config, step=run.steps)
 
 
 def _family(strategy: str) -> str:

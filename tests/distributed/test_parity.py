@@ -68,7 +68,8 @@ def test_bitwise_equal_where_the_arithmetic_is_the_same(same, strategy_results):
 def test_checkpoint_reloads_into_one_process_model(strategy, strategy_results):
     results, root = strategy_results
     model = GPT(RUN.config)
-    checkpoint.load(f"{root}/{strategy}", model=model)
+    index = checkpoint.load_checkpoint(f"{root}/{strategy}", modules={"model": model})
+    assert index["step"] == RUN.steps
     loaded = model.state_dict()
     assert max_abs_diff(loaded, results[0][strategy]["state"]) == 0.0
 
