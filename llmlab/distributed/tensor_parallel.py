@@ -34,6 +34,7 @@ import torch.distributed as dist
 import torch.nn.functional as F
 from torch import nn
 from torch.distributed.device_mesh import DeviceMesh
+from torch.distributed.tensor import DTensor, Replicate, distribute_module
 from torch.distributed.tensor.parallel import (
     ColwiseParallel,
     ParallelStyle,
@@ -148,10 +149,39 @@ def tensor_parallel_plan(model: nn.Module) -> dict[str, ParallelStyle]:
 
 
 def apply_tensor_parallel(model: nn.Module, tp_mesh: DeviceMesh) -> nn.Module:
-    """PyTorch TP: weights become DTensors sharded over the 1-D ``tp_mesh``."""
+    """PyTorch TP: weights become DTensors sharded over the 1-D ``tp_mesh``; the
+    ones it leaves whole become replicated DTensors (``replicate_the_rest``)."""
     if tp_mesh.ndim != 1:
         raise ValueError(f"apply_tensor_parallel wants a 1-D mesh, got {tp_mesh.ndim}")
-    return parallelize_module(model, tp_mesh, tensor_parallel_plan(model))
+    parallelize_module(model, tp_mesh, tensor_parallel_plan(model))
+    return replicate_the_rest(model, tp_mesh)
+
+
+def replicate_the_rest(model: nn.Module, mesh: DeviceMesh) -> nn.Module:
+    """Turn every parameter that is still a plain tensor (norms, embeddings, head)
+    into a replicated DTensor, converting the owning module's inputs and outputs.
+
+    Then every parameter is a DTensor, so code that treats parameters alike (a
+    global gradient norm, an optimizer, a checkpoint) never mixes the two kinds.
+    Tied parameters stay tied; frozen ones stay frozen. No communication: every
+    rank already holds the same values and computes the same gradients.
+    """
+    replaced: dict[int, nn.Parameter] = {}
+    for module in list(model.modules()):
+        own = dict(module.named_parameters(recurse=False))
+        retied = {n: replaced[id(p)] for n, p in own.items() if id(p) in replaced}
+        plain = {n: p for n, p in own.items() if not isinstance(p, DTensor)}
+        plain = {n: p for n, p in plain.items() if n not in retied}
+        if not plain and not retied:
+            continue
+        for name, p in retied.items():  # e.g. the head tied to the embedding
+            module.register_parameter(name, p)
+        distribute_module(module, mesh, input_fn=_to_replicated, output_fn=_to_local)
+        for name, p in plain.items():
+            new = getattr(module, name)
+            new.requires_grad_(p.requires_grad)
+            replaced[id(p)] = new
+    return model
 
 
 def gather_manual_shard(module: nn.Module, name: str, tensor: torch.Tensor):
@@ -165,6 +195,19 @@ def gather_manual_shard(module: nn.Module, name: str, tensor: torch.Tensor):
     parts = [torch.empty_like(tensor) for _ in range(n)]
     dist.all_gather(parts, tensor.detach().contiguous(), group=module.group)
     return torch.cat(parts, dim=0 if name == "bias" else module.shard_dim)
+
+
+def _to_replicated(module: nn.Module, inputs: tuple, mesh: DeviceMesh) -> tuple:
+    return tuple(
+        DTensor.from_local(x, mesh, [Replicate()], run_check=False)
+        if isinstance(x, torch.Tensor) and not isinstance(x, DTensor)
+        else x
+        for x in inputs
+    )
+
+
+def _to_local(module: nn.Module, output, mesh: DeviceMesh):
+    return output.to_local() if isinstance(output, DTensor) else output
 
 
 def _copy_input_hook(group):
