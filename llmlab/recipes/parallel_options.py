@@ -11,6 +11,10 @@ the run sees exactly the batches of a single process. With ``pp`` the model is c
 into stages and each step runs the 1F1B schedule over ``grad_accum_steps``
 micro-batches.
 
+Limits: with ``fsdp`` or ``tp`` the model is saved at the end but ``--resume`` is
+refused (``llmlab.train.checkpoint`` cannot save sharded optimizer state); ``pp``
+runs alone (pp = process count), without validation or ``--resume``.
+
 Taught in: chapters/12_distributed.ipynb
 """
 
