@@ -11,6 +11,7 @@ Jupyter Book loads it as a local extension (``sphinx.local_extensions`` in _conf
   writing, so every page declared the constant twice and the browser threw "Identifier
   'THEBE_JS_URL' has already been declared". We drop the builder's ``None`` copy; the
   registry copy is then written once.
+- The theme gets a default colour mode (light), which silences a console error.
 - ``llmlab.__version__`` (read from the package being documented) goes into the footer
   and into the MyST substitution ``{{ llmlab_version }}``.
 """
@@ -53,6 +54,9 @@ def configure(app: Sphinx, config: Config) -> None:
     config.html_static_path.append(str(mathjax_static_dir()))
     version = llmlab_version()
     config.myst_substitutions = {**config.myst_substitutions, "llmlab_version": version}
+    # Without a default the theme's script logs "Got invalid theme mode: ." as a console
+    # error on a reader's first visit; light keeps white-background plots at home.
+    config.html_context = {"default_mode": "light", **config.html_context}
     options = dict(config.html_theme_options)
     footer = options.get("extra_footer", "")
     options["extra_footer"] = f"{footer}<p>Built with llmlab {version}.</p>"
