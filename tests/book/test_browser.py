@@ -57,14 +57,22 @@ INSPECT = (Path(__file__).parent / "inspect.js").read_text()
 
 @pytest.fixture(scope="module")
 def browser_page(book_server):
-    sync_api = pytest.importorskip("playwright.sync_api")
+    try:
+        from playwright import sync_api
+    except ImportError:
+        sync_api = None
     executable = chromium_path()
+    missing = []
+    if sync_api is None:
+        missing.append("Playwright: pip install -e '.[test]' (or `make install`)")
     if executable is None:
-        message = (
-            "Chromium not found: install Debian's package "
+        missing.append(
+            "Chromium: install Debian's package "
             "(`apt-get update && apt-get install -y chromium`); "
             "Playwright's own browser downloads are not used"
         )
+    if missing:
+        message = "the browser test needs " + "; ".join(missing)
         if os.environ.get("CI"):
             pytest.fail(message)
         pytest.skip(message)
