@@ -11,6 +11,9 @@ Jupyter Book loads it as a local extension (``sphinx.local_extensions`` in _conf
   writing, so every page declared the constant twice and the browser threw "Identifier
   'THEBE_JS_URL' has already been declared". We drop the builder's ``None`` copy; the
   registry copy is then written once.
+- Exercise solutions (cells tagged ``solution`` and ``hide-input``) open with a toggle
+  that reads "Show solution" rather than myst-nb's "Show code cell source"; a prompt
+  set in a cell's own metadata is left alone.
 - The theme gets a default colour mode (light), which silences a console error.
 - ``llmlab.__version__`` (read from the package being documented) goes into the footer
   and into the MyST substitution ``{{ llmlab_version }}``.
@@ -22,9 +25,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from docutils import nodes
 from sphinx.application import Sphinx
 from sphinx.config import Config
 from sphinx.errors import ExtensionError
+from sphinx.transforms.post_transforms import SphinxPostTransform
 
 MATHJAX_DIST = "sphinx-mathjax-offline"
 
@@ -77,7 +82,27 @@ def drop_duplicate_inline_scripts(app: Sphinx, *args: Any) -> None:
     ]
 
 
+class SolutionPrompts(SphinxPostTransform):
+    """Relabel the toggles of solution cells, before myst-nb builds them (199)."""
+
+    default_priority = 198
+    formats = ("html",)
+
+    def run(self, **kwargs: Any) -> None:
+        default = self.config.nb_code_prompt_show
+        for node in self.document.findall(nodes.container):
+            if (
+                node.get("nb_element") == "cell_code"
+                and node.get("hide_mode")
+                and "tag_solution" in node["classes"]
+                and node.get("prompt_show") == default
+            ):
+                node["prompt_show"] = "Show solution"
+                node["prompt_hide"] = "Hide solution"
+
+
 def setup(app: Sphinx) -> dict[str, Any]:
+    app.add_post_transform(SolutionPrompts)
     app.connect("config-inited", configure)
     # After sphinx-thebe's own handler (priority 500) has added its scripts.
     app.connect("env-before-read-docs", drop_duplicate_inline_scripts, priority=900)

@@ -150,7 +150,7 @@ def problems_of(path: str, info: dict, errors: list[str], base: str) -> list[str
 
 
 def solution_problems(page) -> list[str]:
-    """Each solution cell starts hidden, and its toggle reveals it."""
+    """Each solution starts hidden behind a "Show solution" toggle that reveals it."""
     found = []
     cells = page.locator(".cell.tag_solution")
     for i in range(cells.count()):
@@ -162,6 +162,9 @@ def solution_problems(page) -> list[str]:
             continue
         if code.is_visible():
             found.append(f"solution {i + 1} is visible before its toggle is opened")
+        label = toggle.inner_text().strip()
+        if label != "Show solution":
+            found.append(f"solution {i + 1}: the toggle reads {label!r}")
         toggle.click()
         if not code.is_visible() or not code.inner_text().strip():
             found.append(f"solution {i + 1}: opening its toggle does not show the code")
