@@ -78,14 +78,16 @@ def ids_in(path: Path) -> frozenset[str]:
     return frozenset(re.findall(r'\s(?:id|name)="([^"]+)"', html))
 
 
-def internal_link_problems(page: str, links: list[str], base: str) -> list[str]:
+def internal_link_problems(
+    page: str, links: list[str], base: str, root: Path = BUILD
+) -> list[str]:
     """Links into the book whose file or anchor does not exist (absolute URLs in)."""
     problems = []
     for link in sorted(set(links)):
         if not link.startswith(base + "/"):
             continue  # another site, mailto:, javascript:
         parts = urlsplit(link)
-        target = BUILD / unquote(parts.path).lstrip("/")
+        target = root / unquote(parts.path).lstrip("/")
         if target.is_dir():
             target = target / "index.html"
         if not target.is_file():

@@ -189,6 +189,18 @@ def test_page(browser_page, book_server, path: str) -> None:
         pytest.xfail(f"{len(known)} known: {why}")
 
 
+def test_the_checks_catch_untypeset_math(browser_page, book_server) -> None:
+    """With MathJax blocked, the raw-TeX check fires on a page full of formulas."""
+    browser_page.route("**/_static/mathjax/**", lambda route: route.abort())
+    try:
+        info, _ = visit(browser_page, book_server, SCREENSHOT_CHAPTER)
+    finally:
+        browser_page.unroute("**/_static/mathjax/**")
+    assert info["mathTypeset"] == 0
+    problems = problems_of(SCREENSHOT_CHAPTER, info, [], book_server)
+    assert any(p.startswith("untypeset TeX") for p in problems), problems
+
+
 def test_home_redirects_and_next_link_navigates(browser_page, book_server) -> None:
     browser_page.goto(f"{book_server}/index.html", wait_until="load")
     browser_page.wait_for_url(f"**/{PAGES[0]}")
