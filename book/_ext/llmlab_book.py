@@ -14,6 +14,8 @@ Jupyter Book loads it as a local extension (``sphinx.local_extensions`` in _conf
 - Exercise solutions (cells tagged ``solution`` and ``hide-input``) open with a toggle
   that reads "Show solution" rather than myst-nb's "Show code cell source"; a prompt
   set in a cell's own metadata is left alone.
+- ``static/llmlab.css`` keeps prose in its column on phones: long inline code breaks,
+  wide display formulas scroll inside themselves, API signatures wrap.
 - The theme gets a default colour mode (light), which silences a console error.
 - ``llmlab.__version__`` (read from the package being documented) goes into the footer
   and into the MyST substitution ``{{ llmlab_version }}``.
@@ -55,8 +57,11 @@ def llmlab_version() -> str:
     return llmlab.__version__
 
 
+STATIC = Path(__file__).parent / "static"  # llmlab.css
+
+
 def configure(app: Sphinx, config: Config) -> None:
-    config.html_static_path.append(str(mathjax_static_dir()))
+    config.html_static_path.extend([str(mathjax_static_dir()), str(STATIC)])
     version = llmlab_version()
     config.myst_substitutions = {**config.myst_substitutions, "llmlab_version": version}
     # Without a default the theme's script logs "Got invalid theme mode: ." as a console
@@ -103,6 +108,7 @@ class SolutionPrompts(SphinxPostTransform):
 
 def setup(app: Sphinx) -> dict[str, Any]:
     app.add_post_transform(SolutionPrompts)
+    app.add_css_file("llmlab.css")
     app.connect("config-inited", configure)
     # After sphinx-thebe's own handler (priority 500) has added its scripts.
     app.connect("env-before-read-docs", drop_duplicate_inline_scripts, priority=900)

@@ -1,13 +1,14 @@
 """The built book, read in a real browser: every page in the table of contents.
 
-Runs after the book build (`make test` runs `make book`, then `pytest tests/book`): it
+Runs after the book build (`make test` runs `make book`, then this file): it
 serves _build/html on 127.0.0.1 and opens each page in headless Chromium (Debian's
 `chromium`, driven by Playwright; Playwright never downloads a browser here).
 Per page: a title and a main heading; no console errors or failed requests; no broken
 internal link or anchor; every image loaded and described by alt text; every formula
-typeset; each solution hidden behind a toggle that reveals it; next/previous links in
-table-of-contents order; no prose wider than its column. Screenshots of the home page
-and one chapter go to _build/screenshots/.
+typeset; each solution hidden behind a "Show solution" toggle that reveals it;
+next/previous links in table-of-contents order; no prose wider than its column, at
+desktop and phone widths. Screenshots of the home page, one chapter and the figures go
+to _build/screenshots/.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from tests.book.site import (
 )
 
 PAGES = toc_pages()
+PHONE_WIDTH = 412  # CSS pixels, a common phone; the desktop pass uses 1280
 # A chapter whose screenshot shows the sidebar, code, output, a plot and typeset math.
 SCREENSHOT_CHAPTER = "chapters/03_attention.html"
 
@@ -149,6 +151,18 @@ def problems_of(path: str, info: dict, errors: list[str], base: str) -> list[str
     return found
 
 
+def phone_width_problems(page, width: int = PHONE_WIDTH) -> list[str]:
+    """The same page, re-laid out at a phone's width: nothing may widen it."""
+    desktop = page.viewport_size
+    page.set_viewport_size({"width": width, "height": desktop["height"]})
+    try:
+        info = page.evaluate(INSPECT)
+    finally:
+        page.set_viewport_size(desktop)
+    found = ["the page scrolls horizontally"] if info["pageWide"] else []
+    return found + [f"prose wider than its column: {w}" for w in info["wideProse"]]
+
+
 def solution_problems(page) -> list[str]:
     """Each solution starts hidden behind a "Show solution" toggle that reveals it."""
     found = []
@@ -175,6 +189,7 @@ def solution_problems(page) -> list[str]:
 def test_page(browser_page, book_server, path: str) -> None:
     info, errors = visit(browser_page, book_server, path)
     found = problems_of(path, info, errors, book_server)
+    found += [f"at phone width: {p}" for p in phone_width_problems(browser_page)]
     found += solution_problems(browser_page)
     if info["codeWide"]:
         print(f"{path}: {info['codeWide']} code block(s) scroll horizontally")
