@@ -51,6 +51,7 @@ def roll(cache: KVCache, policy: WindowPolicy, *, room: int, model: GPT) -> int:
     if model.config.position == "rope":
         _rerotate(cache, new - old, theta=model.config.rope_theta)
     cache.positions[:, :n] = new
+    cache.lengths[:] = n  # the next token's default position
     return filled - n
 
 
