@@ -15,6 +15,7 @@ Taught in: chapters/16_dpo_grpo.ipynb
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from functools import partial
 
@@ -85,9 +86,10 @@ def train_dpo(
     policy.train()
     history = []
     for _ in range(config.steps):
+        started = time.perf_counter()
         rows = torch.randint(len(chosen_ids), (config.batch_size,), generator=generator)
         batch = tuple(x[rows] for x in data)
-        history.append(
-            train_step(policy, batch, loss_fn, optimizer, grad_clip=config.grad_clip)
-        )
+        clip = config.grad_clip
+        stats = train_step(policy, batch, loss_fn, optimizer, grad_clip=clip)
+        history.append({**stats, "seconds": time.perf_counter() - started})
     return history
