@@ -26,7 +26,7 @@ import time
 import torch
 
 from llmlab.model import GPT, GPTConfig
-from llmlab.train import TrainConfig, build_optimizer, train_step
+from llmlab.train import TrainConfig, build_optimizer, next_token_loss, train_step
 
 VOCAB, LAYERS, SEQ_LEN, BATCH = 8192, 4, 256, 8
 
@@ -95,10 +95,10 @@ def step_flops(model: torch.nn.Module, d_model: int) -> float:
 
 def time_steps(model, opt, batch, steps: int) -> float:
     """Seconds per training step (mean over ``steps``, after one warm-up step)."""
-    train_step(model, [batch], opt, grad_clip=1.0)
+    train_step(model, [batch], next_token_loss, opt, grad_clip=1.0)
     start = time.perf_counter()
     for _ in range(steps):
-        train_step(model, [batch], opt, grad_clip=1.0)
+        train_step(model, [batch], next_token_loss, opt, grad_clip=1.0)
     return (time.perf_counter() - start) / steps
 
 

@@ -2,6 +2,7 @@
 
 from llmlab.model.alibi import alibi_bias, alibi_slopes
 from llmlab.model.attention import CausalSelfAttention
+from llmlab.model.attention_maps import attention_maps
 from llmlab.model.block import Block
 from llmlab.model.config import PRESETS, GPTConfig
 from llmlab.model.counting import (
@@ -16,7 +17,8 @@ from llmlab.model.feed_forward import FeedForward, SwiGLUFeedForward
 from llmlab.model.flash_attention import flash_attention
 from llmlab.model.gpt import GPT
 from llmlab.model.kv_cache import KVCache, LayerCache
-from llmlab.model.masks import AttentionMask
+from llmlab.model.layout import SequenceLayout
+from llmlab.model.masks import AttentionMask, allowed_pairs
 from llmlab.model.norm import LayerNorm, RMSNorm
 from llmlab.model.positions import (
     ALiBiPositions,
@@ -53,10 +55,13 @@ __all__ = [
     "Positions",
     "RMSNorm",
     "RotaryPositions",
+    "SequenceLayout",
     "SinusoidalPositions",
     "SwiGLUFeedForward",
     "alibi_bias",
     "alibi_slopes",
+    "allowed_pairs",
+    "attention_maps",
     "attention_scores_bytes",
     "bytes_per_parameter",
     "config_from_hf_gpt2",

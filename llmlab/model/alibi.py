@@ -40,9 +40,11 @@ def alibi_slopes(n_heads: int) -> torch.Tensor:
 def alibi_bias(
     slopes: torch.Tensor, q_pos: torch.Tensor, k_pos: torch.Tensor
 ) -> torch.Tensor:
-    """Additive score bias: slopes (H,), q_pos (T,), k_pos (S,) -> (H, T, S).
+    """Additive score bias: slopes (H,), q_pos (T,), k_pos (S,) -> (H, T, S);
+    with one row of positions per sequence, (B, T) and (B, S) -> (B, H, T, S).
 
     Example: slope 0.5, query at 2, keys 0..2 -> [-1.0, -0.5, 0.0].
     """
-    distance = (q_pos[:, None] - k_pos[None, :]).to(slopes.dtype)  # (T, S)
-    return -slopes[:, None, None] * distance[None, :, :]  # (H, T, S)
+    distance = q_pos[..., :, None] - k_pos[..., None, :]  # (..., T, S)
+    distance = distance.to(slopes.dtype)[..., None, :, :]  # (..., 1, T, S)
+    return -slopes[:, None, None] * distance  # (..., H, T, S)

@@ -21,6 +21,7 @@ from llmlab.model.attention import CausalSelfAttention
 from llmlab.model.config import GPTConfig
 from llmlab.model.feed_forward import make_ffn
 from llmlab.model.kv_cache import LayerCache
+from llmlab.model.layout import SequenceLayout
 from llmlab.model.norm import make_norm
 
 
@@ -34,11 +35,15 @@ class Block(nn.Module):
         self.ffn = make_ffn(config)
 
     def forward(
-        self, x: torch.Tensor, *, cache: LayerCache | None = None
+        self,
+        x: torch.Tensor,
+        *,
+        layout: SequenceLayout | None = None,
+        cache: LayerCache | None = None,
     ) -> torch.Tensor:
-        """x: (B, T, D) -> (B, T, D)."""
+        """x: (B, T, D) -> (B, T, D); ``layout`` and ``cache`` go to attention."""
         if self.pre_norm:
-            x = x + self.attention(self.norm1(x), cache=cache)
+            x = x + self.attention(self.norm1(x), layout=layout, cache=cache)
             return x + self.ffn(self.norm2(x))
-        x = self.norm1(x + self.attention(x, cache=cache))
+        x = self.norm1(x + self.attention(x, layout=layout, cache=cache))
         return self.norm2(x + self.ffn(x))

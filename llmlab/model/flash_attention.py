@@ -17,7 +17,7 @@ not a fused GPU kernel, so it saves memory but not time; tiles the mask rules ou
 entirely (the future, for causal attention) are skipped, as FlashAttention does;
 there is no attention dropout.
 
-Taught in: chapters/03_attention.ipynb, and chapter 10 on long context (planned)
+Taught in: chapters/03_attention.ipynb, chapters/10_long_context.ipynb
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from typing import Callable
 
 import torch
 
-from llmlab.model.masks import AttentionMask
+from llmlab.model.masks import AttentionMask, allowed_pairs
 
 ScoreBias = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
 
@@ -37,60 +37,64 @@ def flash_attention(
     k: torch.Tensor,
     v: torch.Tensor,
     *,
-    mask: AttentionMask,
+    mask: AttentionMask | torch.Tensor,
+    key_mask: torch.Tensor | None = None,
     bias: ScoreBias | None = None,
     block_size: int = 64,
 ) -> torch.Tensor:
     """Attention in tiles. q: (B, H, T, Dh), k and v: (B, H, S, Dh) -> (B, H, T, Dh).
 
-    Queries are the last T of the S key positions. ``bias`` is not differentiated
-    (ALiBi's is fixed).
+    Queries are the last T of the S key slots. ``mask`` is a rule or an explicit
+    boolean table, ``key_mask`` (B, S) hides padding keys; both are read one tile at
+    a time. ``bias`` is not differentiated (ALiBi's is fixed).
     """
     if block_size < 1:
         raise ValueError(f"block_size={block_size} must be >= 1")
-    return _TiledAttention.apply(q, k, v, mask, bias, block_size)
+    return _TiledAttention.apply(q, k, v, (mask, key_mask, bias), block_size)
 
 
 class _TiledAttention(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, q, k, v, mask, bias, block_size):
+    def forward(ctx, q, k, v, rules, block_size):
         # Autocast would push the tile matmuls back to bf16; we choose precision here.
         with torch.autocast(q.device.type, enabled=False):
-            y, lse = _forward(q, k, v, mask, bias, block_size)
+            y, lse = _forward(q, k, v, rules, block_size)
         ctx.save_for_backward(q, k, v, y, lse)
-        ctx.mask, ctx.bias, ctx.block_size = mask, bias, block_size
+        ctx.rules, ctx.block_size = rules, block_size
         return y
 
     @staticmethod
     def backward(ctx, dy):
         q, k, v, y, lse = ctx.saved_tensors
         with torch.autocast(q.device.type, enabled=False):
-            dq, dk, dv = _backward(
-                q, k, v, y, lse, dy, ctx.mask, ctx.bias, ctx.block_size
-            )
-        return dq, dk, dv, None, None, None
+            dq, dk, dv = _backward(q, k, v, y, lse, dy, ctx.rules, ctx.block_size)
+        return dq, dk, dv, None, None
 
 
-def _tiles(T: int, S: int, block: int, device: torch.device):
-    """Yield (query slice, key slice, query positions, key positions) per tile."""
-    positions = torch.arange(S, device=device)
-    q_positions = positions[S - T :]
+def _tiles(T: int, S: int, block: int):
+    """Yield (query slice, key slice) per tile."""
     for t0 in range(0, T, block):
         rows = slice(t0, min(t0 + block, T))
         for s0 in range(0, S, block):
-            cols = slice(s0, min(s0 + block, S))
-            yield rows, cols, q_positions[rows], positions[cols]
+            yield rows, slice(s0, min(s0 + block, S))
 
 
-def _tile_scores(q_tile, k_tile, q_pos, k_pos, mask, bias):
+def _tile_scores(q, k, rows, cols, rules):
     """Masked, scaled, biased scores of one tile: (B, H, Tb, Sb), or None if empty."""
-    allowed = mask.tile(q_pos, k_pos)  # (Tb, Sb)
+    mask, key_mask, bias = rules
+    T, S = q.shape[-2], k.shape[-2]
+    allowed = allowed_pairs(
+        mask, key_mask, rows=rows, cols=cols, seq_len=T, key_len=S, device=q.device
+    )  # (Tb, Sb) or (B, 1, Tb, Sb)
     if not allowed.any():
         return None
+    q_tile, k_tile = q[:, :, rows], k[:, :, cols]
     scores = torch.einsum("bhtd,bhsd->bhts", q_tile, k_tile)  # (B, H, Tb, Sb)
     scores = scores / math.sqrt(q_tile.shape[-1])
     if bias is not None:
-        scores = scores + bias(q_pos, k_pos).to(scores.dtype)  # (H, Tb, Sb)
+        q_slots = torch.arange(S - T + rows.start, S - T + rows.stop, device=q.device)
+        k_slots = torch.arange(cols.start, cols.stop, device=q.device)
+        scores = scores + bias(q_slots, k_slots).to(scores.dtype)  # (.., H, Tb, Sb)
     if allowed.all():  # tiles wholly in the past need no mask
         return scores
     return scores.masked_fill(~allowed, float("-inf"))
@@ -102,7 +106,7 @@ def _upcast(*tensors: torch.Tensor) -> list[torch.Tensor]:
     return [t.to(dtype) for t in tensors]
 
 
-def _forward(q, k, v, mask, bias, block):
+def _forward(q, k, v, rules, block):
     """Output (B, H, T, Dh) and each row's log-sum-exp of scores (B, H, T)."""
     B, H, T, Dh = q.shape
     S = k.shape[-2]
@@ -111,8 +115,8 @@ def _forward(q, k, v, mask, bias, block):
     acc = torch.zeros(B, H, T, Dh, **new)  # running sum of p @ V
     m = torch.full((B, H, T), float("-inf"), **new)  # running row max
     denom = torch.zeros(B, H, T, **new)  # running softmax denominator
-    for rows, cols, q_pos, k_pos in _tiles(T, S, block, q.device):
-        scores = _tile_scores(qf[:, :, rows], kf[:, :, cols], q_pos, k_pos, mask, bias)
+    for rows, cols in _tiles(T, S, block):
+        scores = _tile_scores(qf, kf, rows, cols, rules)
         if scores is None:
             continue
         m_new = torch.maximum(m[..., rows], scores.amax(dim=-1))  # (B, H, Tb)
@@ -127,15 +131,15 @@ def _forward(q, k, v, mask, bias, block):
     return y, m + torch.log(denom)
 
 
-def _backward(q, k, v, y, lse, dy, mask, bias, block):
+def _backward(q, k, v, y, lse, dy, rules, block):
     """Gradients with respect to q, k and v, recomputing one tile at a time."""
     T, S, Dh = q.shape[-2], k.shape[-2], q.shape[-1]
     qf, kf, vf, dyf, yf = _upcast(q, k, v, dy, y)
     # Row-wise dot(dy, y): the softmax Jacobian term, FlashAttention's "D".
     delta = (dyf * yf).sum(dim=-1)  # (B, H, T)
     dq, dk, dv = torch.zeros_like(qf), torch.zeros_like(kf), torch.zeros_like(vf)
-    for rows, cols, q_pos, k_pos in _tiles(T, S, block, q.device):
-        scores = _tile_scores(qf[:, :, rows], kf[:, :, cols], q_pos, k_pos, mask, bias)
+    for rows, cols in _tiles(T, S, block):
+        scores = _tile_scores(qf, kf, rows, cols, rules)
         if scores is None:
             continue
         p = torch.exp(scores - lse[..., rows, None])  # (B, H, Tb, Sb): exact weights

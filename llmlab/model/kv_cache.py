@@ -8,13 +8,17 @@ passes to ``GPT.forward``; the model itself never owns cache tensors.
 
 Layout: one ``LayerCache`` per block, each with preallocated ``keys`` and ``values``
 of shape (B, K, max_len, Dh) (K = key/value heads, so grouped-query attention
-shrinks the cache), of which the first ``length`` positions are filled. Keys are
-stored *after* RoPE has rotated them, at their absolute positions.
+shrinks the cache), of which the first ``filled`` slots are written. Keys are
+stored *after* RoPE has rotated them. Every row writes the same slots, so a batch
+of prompts of different lengths is left-padded: the cache remembers, per slot,
+whether it holds a real token (``key_mask``) and that token's position
+(``positions``), and, per row, the position its next token takes (``lengths``, the
+number of real tokens unless ``keep`` dropped some).
 
 Differs from production caches (vLLM's paged cache, for instance) in: one
-contiguous buffer per layer, the same length for every sequence in the batch.
+contiguous buffer per layer; padding slots take memory instead of being skipped.
 
-Taught in: chapter 08, the cost of generation (planned)
+Taught in: chapters/08_generation_cost.ipynb
 """
 
 from __future__ import annotations
@@ -58,12 +62,12 @@ class KVCache:
         device: torch.device | str | None = None,
         dtype: torch.dtype = torch.float32,
     ) -> None:
-        """Empty cache for ``batch_size`` sequences of up to ``max_len`` tokens
-        (default: the model's context_length)."""
+        """Empty cache for ``batch_size`` rows of up to ``max_len`` slots (default:
+        the model's context_length; more needs ``extrapolate=True`` in forward)."""
         max_len = config.context_length if max_len is None else max_len
-        limit = config.context_length
-        if not 1 <= max_len <= limit:
-            raise ValueError(f"max_len={max_len} must be in 1..context_length={limit}")
+        for name, value in (("batch_size", batch_size), ("max_len", max_len)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name}={value!r} must be a positive int")
         shape = (batch_size, config.kv_heads, max_len, config.d_head)
         self.layers = [
             LayerCache(
@@ -72,12 +76,75 @@ class KVCache:
             )
             for _ in range(config.n_layers)
         ]
+        slots = (batch_size, max_len)
+        self.key_mask = torch.ones(slots, dtype=torch.bool, device=device)
+        self.positions = torch.zeros(slots, dtype=torch.long, device=device)
+        self.lengths = torch.zeros(batch_size, dtype=torch.long, device=device)
+        self.filled = 0
+        self.padded = False
+        """True once any slot holds padding (then attention needs the key mask)."""
+
+    @property
+    def batch_size(self) -> int:
+        return self.lengths.shape[0]
+
+    @property
+    def max_len(self) -> int:
+        return self.key_mask.shape[1]
 
     @property
     def length(self) -> int:
-        """Tokens cached so far (the position of the next token)."""
-        return self.layers[0].length
+        """Slots written so far (the same for every row); alias of ``filled``."""
+        return self.filled
+
+    def extend(
+        self, positions: torch.Tensor, mask: torch.Tensor | None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Book T new slots: positions (B|1, T), mask (B, T) bool or None (all real).
+
+        Returns the positions (B, S) and key mask (B, S) (None if nothing is padding)
+        of every slot so far; each layer then appends its keys and values there.
+        """
+        T = positions.shape[-1]
+        start, end = self.filled, self.filled + T
+        if end > self.max_len:
+            raise ValueError(
+                f"cache full: {start} cached + {T} new tokens > max_len={self.max_len}"
+            )
+        self.positions[:, start:end] = positions
+        if mask is None:
+            self.key_mask[:, start:end] = True
+            self.lengths += T
+        else:
+            self.key_mask[:, start:end] = mask
+            self.lengths += mask.sum(dim=1)
+            self.padded = self.padded or not bool(mask.all())
+        self.filled = end
+        key_mask = self.key_mask[:, :end] if self.padded else None
+        return self.positions[:, :end], key_mask
+
+    def keep(self, slots: torch.Tensor) -> None:
+        """Keep only the given slots (LongTensor (S',), increasing), moved to the
+        front, in every layer; e.g. attention sinks plus the last N tokens.
+
+        Positions, the key mask and ``lengths`` (next positions) are unchanged for
+        the kept tokens, so generation continues at the same positions.
+        """
+        slots = torch.as_tensor(slots, dtype=torch.long, device=self.lengths.device)
+        if slots.dim() != 1 or (slots.numel() and not 0 <= slots.min()):
+            raise ValueError(f"slots must be a 1-D tensor of indices, got {slots}")
+        if slots.numel() and int(slots.max()) >= self.filled:
+            raise ValueError(f"slot {int(slots.max())} >= filled={self.filled}")
+        n = slots.numel()
+        for layer in self.layers:
+            for buffer in (layer.keys, layer.values):
+                buffer[:, :, :n] = buffer[:, :, slots].clone()
+            layer.length = n
+        self.positions[:, :n] = self.positions[:, slots].clone()
+        self.key_mask[:, :n] = self.key_mask[:, slots].clone()
+        self.filled = n
 
     def nbytes(self) -> int:
-        """Memory of the whole cache, filled or not."""
+        """Memory of the key/value buffers, filled or not:
+        2 · layers · kv_heads · d_head · max_len · batch · bytes per number."""
         return sum(c.keys.nbytes + c.values.nbytes for c in self.layers)

@@ -14,11 +14,20 @@ why the rule works on absolute positions rather than on row/column indices.
   causal, and either ``i - j < stride`` (the local band) or ``i - j`` is a multiple
   of ``stride`` (every stride-th earlier key).
 
+Beyond the rule, a batch can carry two more constraints, combined by
+``allowed_pairs``: a key-padding mask (B, S) that hides padding tokens, and an
+explicit boolean table (B, T, S) such as a block-diagonal document mask for packed
+sequences. Wherever an ``AttentionMask`` is accepted, such a table is too.
+
+The rule works on *slots* (the order of tokens in the sequence, queries being the
+last T of the S keys), not on position ids, so packed documents whose positions
+restart at 0 are still causal within the sequence.
+
 Differs from the papers in: the paper splits the strided pattern over two heads (or
 layers); here one mask holds the union of both. It is applied as a dense mask, so it
 shows *what* is attended, not the compute savings a block-sparse kernel would bring.
 
-Taught in: chapters/03_attention.ipynb, and chapter 10 on long context (planned)
+Taught in: chapters/03_attention.ipynb, chapters/10_long_context.ipynb
 """
 
 from __future__ import annotations
@@ -78,3 +87,36 @@ class AttentionMask:
     def is_plain_causal(self) -> bool:
         """True for the ordinary causal mask (fast paths have a flag for it)."""
         return self.causal and self.window is None and self.stride is None
+
+
+def allowed_pairs(
+    mask: AttentionMask | torch.Tensor,
+    key_mask: torch.Tensor | None,
+    *,
+    rows: slice,
+    cols: slice,
+    seq_len: int,
+    key_len: int,
+    device: torch.device,
+) -> torch.Tensor:
+    """Allowed (query, key) pairs of one tile: bool (Tb, Sb) or (B, 1, Tb, Sb).
+
+    ``mask`` is a rule or an explicit table (T, S), (B, T, S) or (B, 1|H, T, S);
+    ``key_mask`` (B, S) is False at padding keys. ``rows`` and ``cols`` select the
+    tile among the T queries and S keys (queries are the last T key slots). With a
+    key mask or a table, every token may always see itself, so no row is empty and
+    padding rows stay finite (their outputs are ignored anyway).
+    """
+    T, S = seq_len, key_len
+    q_slots = torch.arange(S - T + rows.start, S - T + rows.stop, device=device)
+    k_slots = torch.arange(cols.start, cols.stop, device=device)
+    if isinstance(mask, AttentionMask):
+        allowed = mask.tile(q_slots, k_slots)  # (Tb, Sb)
+        if key_mask is None:
+            return allowed
+    else:
+        table = mask if mask.dim() != 3 else mask[:, None]  # (..., T, S)
+        allowed = table[..., rows, cols]
+    if key_mask is not None:
+        allowed = allowed & key_mask[:, None, None, cols]  # (B, 1, Tb, Sb)
+    return allowed | (q_slots[:, None] == k_slots[None, :])

@@ -41,6 +41,13 @@ class LayerNorm(nn.Module):
         self.weight = nn.Parameter(torch.ones(d_model))
         self.bias = nn.Parameter(torch.zeros(d_model)) if bias else None
 
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Unit gain, zero shift."""
+        self.weight.fill_(1.0)
+        if self.bias is not None:
+            self.bias.zero_()
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (..., D) -> (..., D); the fused form of ``layer_norm_reference``."""
         return F.layer_norm(x, self.weight.shape, self.weight, self.bias, self.eps)
@@ -52,10 +59,16 @@ class RMSNorm(nn.Module):
         self.eps = eps
         self.weight = nn.Parameter(torch.ones(d_model))
 
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        """Unit gain."""
+        self.weight.fill_(1.0)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """x: (..., D) -> (..., D) with unit root mean square, then scaled."""
-        # Compute in float32 even under bf16 autocast: squares of bf16 lose precision.
-        x32 = x.float()
+        # Compute in at least float32 even under bf16 autocast: squares of bf16 lose
+        # precision (float64 stays float64).
+        x32 = x.to(torch.promote_types(x.dtype, torch.float32))
         y = x32 * torch.rsqrt(x32.pow(2).mean(dim=-1, keepdim=True) + self.eps)
         return y.to(x.dtype) * self.weight
 

@@ -11,7 +11,10 @@ three hooks, each a no-op unless the scheme uses it:
 
 The model holds one object for the absolute hook (``absolute_positions``) and each
 attention layer one for the other two (``relative_positions``), so a block works on
-its own.
+its own. Positions arrive per row, (B, T) (or (1, T) shared by the batch), so padded
+batches, packed sequences and cached generation all use the same hooks.
+``extrapolates`` says whether a scheme has a meaning past the trained window: every
+scheme does except learned positions, which have no vector there.
 
 Differs from Vaswani et al. 2017 in: the sinusoidal table is added without scaling
 the token embeddings by √d_model, and is computed on the fly (any length).
@@ -33,20 +36,25 @@ class Positions(nn.Module):
     """The interface, and the "none" scheme: every hook leaves its input alone."""
 
     adds_score_bias = False
+    extrapolates = True
 
     def add_to_embeddings(self, x: torch.Tensor, positions: torch.Tensor) -> Tensor:
-        """x: (B, T, D), positions: (T,) -> (B, T, D)."""
+        """x: (B, T, D), positions: (B, T) or (1, T) -> (B, T, D)."""
         return x
 
     def rotate(
         self, q: torch.Tensor, k: torch.Tensor, q_pos: torch.Tensor, k_pos: torch.Tensor
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """q: (B, H, T, Dh), k: (B, K, S, Dh) -> the same shapes."""
+        """q: (B, H, T, Dh), k: (B, K, S, Dh), q_pos (B|1, T), k_pos (B|1, S) -> the
+        same shapes."""
         return q, k
 
     def score_bias(self, q_pos: torch.Tensor, k_pos: torch.Tensor) -> torch.Tensor:
-        """(H, T, S) bias added to attention scores (only when adds_score_bias)."""
+        """(B|1, H, T, S) bias added to attention scores (when adds_score_bias)."""
         raise NotImplementedError(f"{type(self).__name__} adds no score bias")
+
+    def reset_parameters(self) -> None:
+        """Re-create parameters and buffers (after ``to_empty``); no-op by default."""
 
 
 class NoPositions(Positions):
@@ -54,14 +62,14 @@ class NoPositions(Positions):
 
 
 def sinusoidal_table(positions: torch.Tensor, d_model: int) -> torch.Tensor:
-    """The fixed sine/cosine vectors: positions (T,) -> (T, D).
+    """The fixed sine/cosine vectors: positions (..., T) -> (..., T, D).
 
     Column 2i is sin(p / 10000^(2i/D)) and column 2i+1 is cos of the same angle.
     """
     i = torch.arange(0, d_model, 2, device=positions.device).float()  # (D/2,)
-    angles = positions.float()[:, None] / (10_000 ** (i / d_model))  # (T, D/2)
-    table = torch.stack([angles.sin(), angles.cos()], dim=-1)  # (T, D/2, 2)
-    return table.flatten(1)  # (T, D), sin and cos interleaved
+    angles = positions.float()[..., None] / (10_000 ** (i / d_model))  # (.., T, D/2)
+    table = torch.stack([angles.sin(), angles.cos()], dim=-1)  # (..., T, D/2, 2)
+    return table.flatten(-2)  # (..., T, D), sin and cos interleaved
 
 
 class SinusoidalPositions(Positions):
@@ -77,6 +85,8 @@ class SinusoidalPositions(Positions):
 
 class LearnedPositions(Positions):
     """One trained vector per position, up to context_length (GPT-2's ``wpe``)."""
+
+    extrapolates = False
 
     def __init__(self, context_length: int, d_model: int) -> None:
         super().__init__()
@@ -110,6 +120,10 @@ class ALiBiPositions(Positions):
     def __init__(self, n_heads: int) -> None:
         super().__init__()
         self.register_buffer("slopes", alibi_slopes(n_heads), persistent=False)
+
+    @torch.no_grad()
+    def reset_parameters(self) -> None:
+        self.slopes.copy_(alibi_slopes(len(self.slopes)))
 
     def score_bias(self, q_pos: torch.Tensor, k_pos: torch.Tensor) -> torch.Tensor:
         return alibi_bias(self.slopes, q_pos, k_pos)

@@ -22,7 +22,7 @@ import torch
 def rope_angles(
     positions: torch.Tensor, d_head: int, *, theta: float = 10_000.0
 ) -> torch.Tensor:
-    """Rotation angle of each coordinate pair: positions (T,) -> (T, Dh/2) float32.
+    """Rotation angle of each coordinate pair: positions (..., T) -> (..., T, Dh/2).
 
     Example: d_head=4, theta=100 -> frequencies [1, 0.1], so position 3 -> [3, 0.3].
     """
@@ -30,14 +30,19 @@ def rope_angles(
         raise ValueError(f"RoPE needs an even d_head, got {d_head}")
     exponents = torch.arange(0, d_head, 2, device=positions.device) / d_head
     frequencies = theta ** -exponents.float()  # (Dh/2,): fast to slow rotations
-    return positions.float()[:, None] * frequencies[None, :]  # (T, Dh/2)
+    return positions.float()[..., None] * frequencies  # (..., T, Dh/2)
 
 
 def apply_rope(
     x: torch.Tensor, positions: torch.Tensor, *, theta: float = 10_000.0
 ) -> torch.Tensor:
-    """Rotate each head vector by its position. x: (B, H, T, Dh), positions: (T,)."""
-    angles = rope_angles(positions, x.shape[-1], theta=theta)  # (T, Dh/2)
+    """Rotate each head vector by its position. x: (B, H, T, Dh) -> the same.
+
+    ``positions`` is (T,) (shared by the batch) or (B, T) (one row per sequence).
+    """
+    angles = rope_angles(positions, x.shape[-1], theta=theta)  # (T,|B, T, Dh/2)
+    if angles.dim() == 3:
+        angles = angles[:, None]  # (B, 1, T, Dh/2): the same for every head
     cos, sin = angles.cos().to(x.dtype), angles.sin().to(x.dtype)
     first, second = x.chunk(2, dim=-1)  # 2 × (B, H, T, Dh/2): the pair coordinates
     return torch.cat(

@@ -8,9 +8,10 @@ return the attention weights (for heat maps). The *sdpa* path calls PyTorch's
 memory grows linearly with sequence length. Tests prove all three agree.
 
 Inputs already have one key/value head per query head (grouped-query attention
-repeats them before calling here). Masks are ``AttentionMask`` rules; position
-biases such as ALiBi arrive as a function of (query positions, key positions).
-Queries are the *last* T of the S key positions, which is what a KV cache needs.
+repeats them before calling here). ``mask`` is an ``AttentionMask`` rule or an
+explicit boolean table; ``key_mask`` (B, S) hides padding keys; position biases
+such as ALiBi arrive as a function of (query slots, key slots). Queries are the
+*last* T of the S key slots, which is what a KV cache needs.
 
 Differs from Vaswani et al. 2017 (arXiv:1706.03762) in: the optional additive bias
 (ALiBi, arXiv:2108.12409) and the sliding-window/sparse masks.
@@ -27,10 +28,10 @@ import torch
 import torch.nn.functional as F
 
 from llmlab.model.flash_attention import flash_attention
-from llmlab.model.masks import AttentionMask
+from llmlab.model.masks import AttentionMask, allowed_pairs
 
 ScoreBias = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
-"""bias(q_pos (T,), k_pos (S,)) -> (H, T, S) float, added to the scores."""
+"""bias(q_slots (T,), k_slots (S,)) -> (H, T, S) or (B, H, T, S), added to scores."""
 
 CAUSAL = AttentionMask()
 
@@ -40,7 +41,8 @@ def reference_attention(
     k: torch.Tensor,
     v: torch.Tensor,
     *,
-    mask: AttentionMask = CAUSAL,
+    mask: AttentionMask | torch.Tensor = CAUSAL,
+    key_mask: torch.Tensor | None = None,
     bias: ScoreBias | None = None,
     dropout_p: float = 0.0,
 ) -> tuple[torch.Tensor, torch.Tensor]:
@@ -51,10 +53,9 @@ def reference_attention(
     """
     T, S, Dh = q.shape[-2], k.shape[-2], q.shape[-1]
     scores = torch.einsum("bhtd,bhsd->bhts", q, k) / math.sqrt(Dh)  # (B, H, T, S)
-    q_pos, k_pos = _positions(T, S, q.device)
     if bias is not None:
-        scores = scores + bias(q_pos, k_pos)  # (H, T, S) broadcast over B
-    allowed = mask.tile(q_pos, k_pos)  # (T, S)
+        scores = scores + bias(*_slots(T, S, q.device))  # broadcast over B (and H)
+    allowed = _allowed(mask, key_mask, T, S, q.device)  # (T, S) or (B, 1, T, S)
     scores = scores.masked_fill(~allowed, float("-inf"))
     weights = scores.softmax(dim=-1)  # (B, H, T, S)
     if dropout_p > 0:
@@ -67,7 +68,8 @@ def sdpa_attention(
     k: torch.Tensor,
     v: torch.Tensor,
     *,
-    mask: AttentionMask = CAUSAL,
+    mask: AttentionMask | torch.Tensor = CAUSAL,
+    key_mask: torch.Tensor | None = None,
     bias: ScoreBias | None = None,
     dropout_p: float = 0.0,
 ) -> torch.Tensor:
@@ -76,18 +78,21 @@ def sdpa_attention(
     q: (B, H, T, Dh), k and v: (B, H, S, Dh) -> (B, H, T, Dh).
     """
     T, S = q.shape[-2], k.shape[-2]
-    if mask.is_plain_causal and bias is None and T == S:
-        # The flag lets PyTorch skip the masked half and never build the mask.
+    plain = isinstance(mask, AttentionMask) and mask.is_plain_causal
+    if plain and bias is None and key_mask is None and (T == S or T == 1):
+        # Causal over T == S: the flag lets PyTorch skip the masked half and never
+        # build the mask. One query after a cache: it may see every key.
         return F.scaled_dot_product_attention(
-            q, k, v, dropout_p=dropout_p, is_causal=True
+            q, k, v, dropout_p=dropout_p, is_causal=T == S and T > 1
         )
-    q_pos, k_pos = _positions(T, S, q.device)
-    additive = torch.zeros(T, S, device=q.device, dtype=q.dtype)
-    if bias is not None:
-        additive = additive + bias(q_pos, k_pos).to(q.dtype)  # (H, T, S)
-    additive = additive.masked_fill(~mask.tile(q_pos, k_pos), float("-inf"))
+    allowed = _allowed(mask, key_mask, T, S, q.device)  # (T, S) or (B, 1, T, S)
+    if bias is None:
+        attn_mask = allowed  # boolean masks keep the fused kernels available
+    else:
+        attn_mask = bias(*_slots(T, S, q.device)).to(q.dtype)  # (..., H, T, S)
+        attn_mask = attn_mask.masked_fill(~allowed, float("-inf"))
     return F.scaled_dot_product_attention(
-        q, k, v, attn_mask=additive, dropout_p=dropout_p
+        q, k, v, attn_mask=attn_mask, dropout_p=dropout_p
     )
 
 
@@ -97,7 +102,8 @@ def attend(
     v: torch.Tensor,
     *,
     implementation: str,
-    mask: AttentionMask = CAUSAL,
+    mask: AttentionMask | torch.Tensor = CAUSAL,
+    key_mask: torch.Tensor | None = None,
     bias: ScoreBias | None = None,
     dropout_p: float = 0.0,
     block_size: int = 64,
@@ -108,24 +114,37 @@ def attend(
     """
     if q.shape[-2] > k.shape[-2]:
         raise ValueError(f"more queries ({q.shape[-2]}) than keys ({k.shape[-2]})")
+    options = dict(mask=mask, key_mask=key_mask, bias=bias)
     if implementation == "reference":
-        y, _ = reference_attention(q, k, v, mask=mask, bias=bias, dropout_p=dropout_p)
+        y, _ = reference_attention(q, k, v, dropout_p=dropout_p, **options)
         return y
     if implementation == "sdpa":
-        return sdpa_attention(q, k, v, mask=mask, bias=bias, dropout_p=dropout_p)
+        return sdpa_attention(q, k, v, dropout_p=dropout_p, **options)
     if implementation == "flash":
         if dropout_p > 0:
             raise ValueError(
                 f"the flash path has no attention dropout (dropout_p={dropout_p}); "
                 "use implementation='sdpa' or dropout=0"
             )
-        return flash_attention(q, k, v, mask=mask, bias=bias, block_size=block_size)
+        return flash_attention(q, k, v, block_size=block_size, **options)
     raise ValueError(
         f"implementation={implementation!r} must be 'reference', 'sdpa' or 'flash'"
     )
 
 
-def _positions(T: int, S: int, device: torch.device) -> tuple[torch.Tensor, ...]:
-    """Query positions (the last T of S) and key positions."""
-    k_pos = torch.arange(S, device=device)
-    return k_pos[S - T :], k_pos
+def _slots(T: int, S: int, device: torch.device) -> tuple[torch.Tensor, ...]:
+    """Query slots (the last T of S) and key slots."""
+    k_slots = torch.arange(S, device=device)
+    return k_slots[S - T :], k_slots
+
+
+def _allowed(mask, key_mask, T: int, S: int, device) -> torch.Tensor:
+    return allowed_pairs(
+        mask,
+        key_mask,
+        rows=slice(0, T),
+        cols=slice(0, S),
+        seq_len=T,
+        key_len=S,
+        device=device,
+    )

@@ -32,14 +32,19 @@ def test_module_paths_agree(position, extra) -> None:
     assert torch.allclose(outputs[0], outputs[2], atol=1e-10)
 
 
-def test_return_weights_gives_rows_that_sum_to_one_and_the_same_output() -> None:
-    module = _attention(attention="sdpa")
-    y, weights = module(X, return_weights=True)
+@pytest.mark.parametrize("position", ["none", "rope", "alibi"])
+def test_attention_weights_are_the_ones_the_sdpa_path_uses(position) -> None:
+    module = _attention(attention="sdpa", position=position, n_kv_heads=2)
+    weights = module.attention_weights(X)
     assert weights.shape == (2, TINY.n_heads, 10, 10)
     assert torch.allclose(
         weights.sum(-1), torch.ones(2, TINY.n_heads, 10, dtype=X.dtype)
     )
     assert torch.all(weights.triu(1) == 0), "a token attended to the future"
+    # Rebuild the output from the weights: it must equal the fused forward.
+    v = rearrange(module.value(X), "b s (k d) -> b k s d", d=TINY.d_head)
+    v = repeat(v, "b k s d -> b (k g) s d", g=TINY.n_heads // 2)
+    y = module.out(rearrange(weights @ v, "b h t d -> b t (h d)"))
     assert torch.allclose(y, module(X), atol=1e-10)
 
 

@@ -67,16 +67,45 @@ def test_changing_a_future_token_never_changes_earlier_logits(position, attentio
         ),
         dict(norm_placement="post", ffn="relu", position="sinusoidal"),
         dict(attention_window=4, attention_stride=3, attention="flash"),
-        dict(dropout=0.1),
+        dict(dropout=0.1, position="alibi"),
     ],
 )
-def test_every_switch_builds_and_backpropagates(changes) -> None:
-    model = GPT(dataclasses.replace(TINY, **changes))
-    ids = _ids()
-    loss = F.cross_entropy(model(ids).flatten(0, 1), ids.flatten())
-    loss.backward()
-    assert all(p.grad is not None for p in model.parameters())
-    if not changes.get("tie_embeddings", True):
+def test_every_switch_backpropagates_the_true_gradient(changes) -> None:
+    """Autograd's gradient equals a central finite difference, entry by entry."""
+    config = dataclasses.replace(TINY, **changes)
+    model = GPT(config, generator=torch.Generator().manual_seed(0)).double()
+    ids = _ids(B=1, T=8)
+
+    def loss() -> torch.Tensor:
+        torch.manual_seed(0)  # the same dropout masks at every evaluation
+        return F.cross_entropy(model(ids).flatten(0, 1), ids.flatten())
+
+    loss().backward()
+    pick = torch.Generator().manual_seed(1)
+    named = list(model.named_parameters())
+    for name, p in named:
+        assert p.grad is not None and p.grad.abs().sum() > 0, f"{name} gets no signal"
+    # Finite differences for a sample of parameters (every kind of layer, first and
+    # last block), one entry each: two forward passes per entry.
+    sample = [named[i] for i in range(0, len(named), 3)] + [named[-1]]
+    for name, p in sample:
+        for i in torch.randint(p.numel(), (1,), generator=pick).tolist():
+            flat = p.data.view(-1)
+            saved, eps = flat[i].item(), 1e-6
+            with torch.no_grad():
+                flat[i] = saved + eps
+                up = loss().item()
+                flat[i] = saved - eps
+                down = loss().item()
+                flat[i] = saved
+            numeric = (up - down) / (2 * eps)
+            assert abs(p.grad.view(-1)[i].item() - numeric) < 1e-6, (name, i)
+    if config.dropout:
+        model.train()
+        torch.manual_seed(0)
+        with torch.no_grad():
+            assert not torch.allclose(model(ids), model.eval()(ids)), "no dropout"
+    if not config.tie_embeddings:
         assert model.head.weight is not model.token_embedding.weight
 
 
@@ -103,10 +132,62 @@ def test_initial_loss_is_near_uniform_guessing() -> None:
 
 def test_bad_inputs_are_named() -> None:
     model = GPT(TINY)
-    with pytest.raises(ValueError, match="length 65 exceeds context_length=64"):
+    with pytest.raises(ValueError, match="learned positions only exist up to "):
         model(_ids(T=65))
-    with pytest.raises(ValueError, match=r"ids must be \(B, T\), got shape \(5,\)"):
+    with pytest.raises(ValueError, match=r"ids must be \(B, T\) integers, got \(5,\)"):
         model(torch.zeros(5, dtype=torch.long))
+    with pytest.raises(ValueError, match=r"token id 256 is outside 0..255"):
+        model(torch.full((1, 3), 256))
+    with pytest.raises(ValueError, match=r"token id -1 is outside"):
+        model(torch.full((1, 3), -1))
+    with pytest.raises(ValueError, match=r"attention_mask must be \(B, T\)"):
+        model(_ids(T=4), attention_mask=torch.ones(2, 5, dtype=torch.bool))
+    with pytest.raises(ValueError, match="attention_mask must be bool"):
+        model(_ids(T=4), attention_mask=torch.ones(2, 4))
+    with pytest.raises(ValueError, match=r"positions must be \(B, T\)"):
+        model(_ids(T=4), positions=torch.arange(4))
+
+
+@pytest.mark.parametrize("position", ["none", "sinusoidal", "rope", "alibi"])
+def test_running_past_the_window_needs_an_explicit_yes(position) -> None:
+    model = GPT(dataclasses.replace(TINY, position=position)).eval()
+    ids = _ids(T=100)
+    with pytest.raises(ValueError, match="100 tokens exceeds context_length=64"):
+        model(ids)
+    with torch.no_grad():
+        logits = model(ids, extrapolate=True)
+        inside = model(ids[:, :64])
+    assert logits.shape == (2, 100, TINY.vocab_size)
+    assert torch.isfinite(logits).all()
+    assert torch.allclose(logits[:, :64], inside, atol=1e-5)  # causal: prefix same
+
+
+def test_learned_positions_refuse_to_extrapolate_naming_both_lengths() -> None:
+    model = GPT(TINY)
+    with pytest.raises(ValueError, match=r"sequence of 70 .*context_length=64"):
+        model(_ids(T=70), extrapolate=True)
+
+
+@pytest.mark.parametrize("position", ["learned", "sinusoidal", "rope", "alibi"])
+def test_meta_then_to_empty_then_init_equals_direct_construction(position) -> None:
+    config = dataclasses.replace(TINY, position=position, norm="rmsnorm")
+    direct = GPT(config, generator=torch.Generator().manual_seed(5))
+    with torch.device("meta"):
+        lazy = GPT(config)
+    lazy.to_empty(device="cpu")
+    with torch.no_grad():  # poison everything to_empty left, so init must set it
+        for t in list(lazy.parameters()) + list(lazy.buffers()):
+            t.fill_(float("nan"))
+    lazy.init_weights(generator=torch.Generator().manual_seed(5))
+    for (name, a), b in zip(direct.state_dict().items(), lazy.state_dict().values()):
+        assert torch.equal(a, b), name
+    for (name, a), b in zip(direct.named_buffers(), lazy.buffers()):
+        assert torch.equal(a, b), name
+    assert lazy.head.weight is lazy.token_embedding.weight  # still tied
+    ids = _ids()
+    logits = lazy(ids)
+    assert torch.isfinite(logits).all()
+    assert torch.equal(logits, direct(ids))
 
 
 def _autocast_logits(device: torch.device, attention: str) -> tuple[torch.Tensor, ...]:

@@ -30,6 +30,7 @@ def test_scores_depend_only_on_relative_position(shift) -> None:
 
 
 def test_matches_huggingface_llama_rotary_embedding() -> None:
+    pytest.importorskip("transformers")
     from transformers.models.llama.modeling_llama import rotate_half
 
     x = torch.randn(1, 2, 7, 8, generator=torch.Generator().manual_seed(2))
