@@ -1,8 +1,5 @@
-"""LOCAL ADAPTERS, to be deleted when the shared versions reach main.
+"""LOCAL ADAPTER, to be deleted when the shared version reaches main.
 
-- ``train_step``: the loss-agnostic step the "train" work is adding to
-  ``llmlab.train`` (``train_step(model, batch, loss_fn, optimizer, ...)`` with
-  ``loss_fn(model, batch) -> (loss, metrics)``).
 - ``sample``: batched cached sampling, until ``llmlab.generate`` lands. It relies on
   every prompt in the batch having the same length (true for the course task), so
   no padding mask is needed.
@@ -10,32 +7,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import torch
 from torch import nn
 
 from llmlab.model import KVCache
-from llmlab.train import clip_grad_norm
-
-
-def train_step(
-    model: nn.Module,
-    batch,
-    loss_fn: Callable,
-    optimizer: torch.optim.Optimizer,
-    *,
-    grad_clip: float | None = None,
-) -> dict[str, float]:
-    """One optimizer step on ``loss_fn(model, batch)``; returns its metrics + loss."""
-    optimizer.zero_grad(set_to_none=True)
-    loss, metrics = loss_fn(model, batch)
-    loss.backward()
-    if grad_clip is not None:
-        params = [p for g in optimizer.param_groups for p in g["params"]]
-        clip_grad_norm(params, grad_clip)
-    optimizer.step()
-    return {"loss": loss.item(), **metrics}
 
 
 @torch.no_grad()

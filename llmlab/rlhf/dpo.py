@@ -22,10 +22,10 @@ from functools import partial
 import torch
 from torch import nn
 
-from llmlab.rlhf._adapters import train_step
 from llmlab.rlhf.logprobs import response_logprobs, sequence_logprob
 from llmlab.rlhf.losses import dpo_loss
 from llmlab.rlhf.reward_model import Pairs
+from llmlab.train import train_step
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,6 @@ def train_dpo(
         rows = torch.randint(len(chosen_ids), (config.batch_size,), generator=generator)
         batch = tuple(x[rows] for x in data)
         clip = config.grad_clip
-        stats = train_step(policy, batch, loss_fn, optimizer, grad_clip=clip)
+        stats = train_step(policy, [batch], loss_fn, optimizer, grad_clip=clip)
         history.append({**stats, "seconds": time.perf_counter() - started})
     return history

@@ -24,12 +24,12 @@ import torch
 from torch import nn
 
 from llmlab.rlhf import task
-from llmlab.rlhf._adapters import train_step
 from llmlab.rlhf.advantages import masked_mean
 from llmlab.rlhf.logprobs import response_logprobs, sequence_logprob
 from llmlab.rlhf.losses import group_advantages, kl_penalty, ppo_policy_loss
 from llmlab.rlhf.reward_model import RewardModel
 from llmlab.rlhf.rollout import Rollout, rollout, score, true_scores
+from llmlab.train import train_step
 
 
 @dataclass(frozen=True)
@@ -98,7 +98,7 @@ def grpo_update(
         for part in order.split(config.minibatch_size):
             minibatch = tuple(x[part] for x in tensors)
             train_step(
-                policy, minibatch, loss_fn, optimizer, grad_clip=config.grad_clip
+                policy, [minibatch], loss_fn, optimizer, grad_clip=config.grad_clip
             )
 
 

@@ -25,12 +25,12 @@ import torch
 from torch import nn
 
 from llmlab.rlhf import task
-from llmlab.rlhf._adapters import train_step
 from llmlab.rlhf.advantages import gae, masked_mean, masked_whiten
 from llmlab.rlhf.logprobs import response_logprobs, sequence_logprob
 from llmlab.rlhf.losses import entropy, kl_penalty, ppo_policy_loss, ppo_value_loss
 from llmlab.rlhf.reward_model import RewardModel, values_for_tokens
 from llmlab.rlhf.rollout import Rollout, rollout, score, true_scores
+from llmlab.train import train_step
 
 
 @dataclass(frozen=True)
@@ -134,7 +134,7 @@ def ppo_update(
             minibatch = tuple(x[part] for x in tensors)
             rows.append(
                 train_step(
-                    models, minibatch, loss_fn, optimizer, grad_clip=config.grad_clip
+                    models, [minibatch], loss_fn, optimizer, grad_clip=config.grad_clip
                 )
             )
     return {key: sum(r[key] for r in rows) / len(rows) for key in rows[0]}

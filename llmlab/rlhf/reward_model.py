@@ -21,8 +21,8 @@ import torch
 from torch import nn
 
 from llmlab.model import GPT, GPTConfig
-from llmlab.rlhf._adapters import train_step
 from llmlab.rlhf.losses import bradley_terry_loss
+from llmlab.train import train_step
 
 
 class RewardModel(nn.Module):
@@ -120,7 +120,7 @@ def train_reward_model(
         rows = torch.randint(len(pairs[0]), (config.batch_size,), generator=generator)
         batch = tuple(x[rows] for x in pairs)
         stats = train_step(
-            model, batch, reward_loss, optimizer, grad_clip=config.grad_clip
+            model, [batch], reward_loss, optimizer, grad_clip=config.grad_clip
         )
         losses.append(stats["loss"])
     return losses

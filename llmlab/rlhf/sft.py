@@ -18,9 +18,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from llmlab.rlhf._adapters import train_step
 from llmlab.rlhf.advantages import masked_mean
 from llmlab.rlhf.logprobs import response_logprobs
+from llmlab.train import train_step
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def train_sft(
         rows = torch.randint(len(ids), (config.batch_size,), generator=generator)
         batch = (ids[rows], mask[rows])
         stats = train_step(
-            model, batch, sft_loss, optimizer, grad_clip=config.grad_clip
+            model, [batch], sft_loss, optimizer, grad_clip=config.grad_clip
         )
         losses.append(stats["loss"])
     return losses

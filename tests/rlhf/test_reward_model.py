@@ -28,7 +28,7 @@ def test_from_lm_copies_the_trunk_and_reads_the_last_response_token() -> None:
     ids, mask, *_ = _pairs(8, seed=0)
     with torch.no_grad():
         per_position = rm(ids)
-        hidden = lm.final_norm(_trunk(lm, ids))
+        hidden = _final_hidden_states(lm, ids)
         want = rm.score_head(hidden).squeeze(-1)
         assert torch.allclose(per_position, want, atol=1e-5)
         last = mask.cumsum(1).argmax(1)  # first index reaching the row's total
@@ -40,12 +40,15 @@ def test_from_lm_copies_the_trunk_and_reads_the_last_response_token() -> None:
     assert torch.allclose(rm.score(ids2, mask), got, atol=1e-6)
 
 
-def _trunk(lm: GPT, ids: torch.Tensor) -> torch.Tensor:
-    x = lm.token_embedding(ids)
-    x = lm.positions.add_to_embeddings(x, torch.arange(ids.shape[1]))
-    for block in lm.blocks:
-        x = block(x)
-    return x
+def _final_hidden_states(lm: GPT, ids: torch.Tensor) -> torch.Tensor:
+    """What the language model feeds its vocabulary head, caught with a hook."""
+    caught = []
+    hook = lm.head.register_forward_hook(
+        lambda m, inputs, out: caught.append(inputs[0])
+    )
+    lm(ids)
+    hook.remove()
+    return caught[0]
 
 
 def test_values_are_shifted_to_the_state_before_each_token() -> None:
