@@ -10,6 +10,8 @@ from llmlab.rlhf.advantages import (
     masked_var,
     masked_whiten,
 )
+from llmlab.rlhf.dpo import DPOConfig, train_dpo
+from llmlab.rlhf.grpo import GRPOConfig, train_grpo
 from llmlab.rlhf.logprobs import gather_logprobs, response_logprobs, sequence_logprob
 from llmlab.rlhf.losses import (
     bradley_terry_loss,
@@ -20,8 +22,33 @@ from llmlab.rlhf.losses import (
     ppo_policy_loss,
     ppo_value_loss,
 )
+from llmlab.rlhf.ppo import PPOConfig, train_ppo
+from llmlab.rlhf.reward_model import (
+    RewardConfig,
+    RewardModel,
+    reward_accuracy,
+    train_reward_model,
+)
+from llmlab.rlhf.rollout import Rollout, evaluate_policy, rollout
+from llmlab.rlhf.sft import SFTConfig, sft_loss, train_sft
 
 __all__ = [
+    "DPOConfig",
+    "GRPOConfig",
+    "PPOConfig",
+    "RewardConfig",
+    "RewardModel",
+    "Rollout",
+    "SFTConfig",
+    "evaluate_policy",
+    "reward_accuracy",
+    "rollout",
+    "sft_loss",
+    "train_dpo",
+    "train_grpo",
+    "train_ppo",
+    "train_reward_model",
+    "train_sft",
     "bradley_terry_loss",
     "dpo_loss",
     "entropy",
