@@ -52,3 +52,19 @@ def test_short_ppo_run_raises_a_toy_reward() -> None:
     last = sum(row["rm_score"] for row in history[-2:]) / 2
     assert last > first + 1.0, [round(row["rm_score"], 2) for row in history]
     assert history[-1]["kl"] > history[0]["kl"]  # it moved away from the reference
+
+
+def test_adaptive_beta_rises_while_the_kl_is_above_target() -> None:
+    torch.manual_seed(0)
+    policy = GPT(task.MODEL_CONFIG)
+    reference = GPT(task.MODEL_CONFIG).eval()  # a different model: KL far above 1e-3
+    config = PPOConfig(
+        steps=3, batch_size=16, minibatch_size=16, epochs=1, target_kl=1e-3
+    )
+    g = torch.Generator().manual_seed(1)
+    history = train_ppo(
+        policy, RewardModel(task.MODEL_CONFIG), reference, CountGreat(), config,
+        generator=g,
+    )  # fmt: skip
+    betas = [row["beta"] for row in history]
+    assert betas[0] == config.beta and betas[0] < betas[1] < betas[2], betas
