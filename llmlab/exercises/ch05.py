@@ -7,6 +7,7 @@ checked through the property each exercise asks for, and from BLOOM's slopes.
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
 
@@ -58,7 +59,9 @@ def verify_min_rope_base(fn) -> None:
 @exercise("alibi_slopes")
 def verify_alibi_slopes(fn) -> None:
     """``alibi_slopes(n_heads)``: one slope per head, for a power-of-two head count."""
-    from transformers.models.bloom.modeling_bloom import build_alibi_tensor
+    with warnings.catch_warnings():  # transformers' tqdm warns about Jupyter widgets
+        warnings.simplefilter("ignore")
+        from transformers.models.bloom.modeling_bloom import build_alibi_tensor
 
     for n_heads in [1, 2, 4, 8, 16]:
         # BLOOM's bias for positions (0, 1) is (0, slope): the oracle's slopes.
