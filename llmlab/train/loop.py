@@ -163,8 +163,8 @@ class _Run:
             self.maybe_evaluate(history, step, *evaluation)
             history.seconds += time.perf_counter() - began
             bar.set_postfix(loss=f"{metrics['loss']:.3f}", lr=f"{lr:.2e}")
-            stop = hooks["should_stop"] is not None and hooks["should_stop"]()
-            if self.checkpoint_dir is not None and (stop or self.clock.due(step)):
+            stop, save = self.decide(step, hooks["should_stop"])
+            if save:
                 self.save(history)
             if hooks["callback"] is not None:
                 hooks["callback"](history)
@@ -172,6 +172,17 @@ class _Run:
                 break
         bar.close()
         return history
+
+    def decide(self, step: int, should_stop) -> tuple[bool, bool]:
+        """(stop, save) after ``step``, the same on every rank: a sharded save is
+        a collective, and the minutes clock or a signal may differ between ranks."""
+        stop = should_stop is not None and bool(should_stop())
+        save = self.checkpoint_dir is not None and (stop or self.clock.due(step))
+        if dist.is_available() and dist.is_initialized():
+            flags = torch.tensor([float(stop), float(save)], device=self.device)
+            dist.all_reduce(flags, op=dist.ReduceOp.MAX)  # any rank's yes counts
+            stop, save = bool(flags[0]), bool(flags[1])
+        return stop, save
 
     def step(self, step: int, micro_batches: list, loss_fn: LossFn) -> dict:
         try:
