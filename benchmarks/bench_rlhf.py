@@ -3,9 +3,11 @@
 1. One PPO step of ``llmlab.rlhf.ppo.train_ppo`` on the course task, split into its
    stages: rollout (sampling + log-probs + values), scoring (reward model) and update
    (``epochs`` passes of minibatch steps). Median over steps after a warm-up step.
-2. Rollout throughput (generated tokens per second), cached vs uncached sampling of
-   the same model and prompts, interleaved, median of repeats: for the task's short
-   answers and for longer generations, where recomputing the prefix dominates.
+2. Rollout throughput (generated tokens per second): ``llmlab.generate.generate``
+   (KV cache) vs ``generate_plain`` (recomputes the prefix), same model, prompts and
+   seed, interleaved, median of repeats: for the task's short answers and for longer
+   generations, where recomputing the prefix dominates. No stop token, so every
+   row generates every token.
 
 Models are freshly initialised with the task's architecture (timing does not depend
 on what they learned, only on answer length, which is fixed here by sampling every
@@ -26,9 +28,9 @@ import time
 
 import torch
 
+from llmlab.generate import SamplingConfig, generate, generate_plain
 from llmlab.model import GPT
 from llmlab.rlhf import task
-from llmlab.rlhf._adapters import sample
 from llmlab.rlhf.ppo import PPOConfig, train_ppo
 from llmlab.rlhf.reward_model import RewardModel
 
@@ -53,13 +55,15 @@ def rollout_throughput(
     torch.manual_seed(0)
     model = GPT(config).eval()
     prompts = task.sample_prompts(batch, generator=torch.Generator().manual_seed(2))
+    prompts = prompts.tolist()
     times = {True: [], False: []}
     for _ in range(repeats + 1):
         for use_cache in (True, False):
+            run = generate if use_cache else generate_plain
             g = torch.Generator().manual_seed(3)
             started = time.perf_counter()
-            sample(model, prompts, max_new_tokens=new_tokens, generator=g,
-                   use_cache=use_cache)  # fmt: skip
+            run(model, prompts, max_new_tokens=new_tokens,
+                sampling=SamplingConfig(temperature=1.0), generator=g)  # fmt: skip
             times[use_cache].append(time.perf_counter() - started)
     tokens = batch * new_tokens
     return {

@@ -4,8 +4,10 @@ Chapters 13–16 run one pipeline on the review task of ``llmlab.rlhf.task``:
 SFT → reward model → PPO (β > 0 and β = 0), DPO and GRPO. Each stage is trained
 the first time it is asked for (seconds to a minute or two on a laptop CPU) and
 loaded from ``cache_dir`` afterwards, like the zoo. A stage's cache key hashes the
-whole recipe and the torch version, and every seed is fixed, so the same recipe
-gives the same models; change any setting and the stages are rebuilt.
+recipe settings it depends on (its own config and those of the stages before it),
+the torch version and the stage's code version (``_CODE_VERSIONS``); every seed is
+fixed, so the same recipe gives the same models, and changing, say, the PPO config
+retrains PPO without retraining SFT.
 
 Taught in: chapters/13_sft.ipynb to chapters/16_dpo_grpo.ipynb
 """
@@ -36,6 +38,21 @@ from llmlab.rlhf.reward_model import (
 )
 from llmlab.rlhf.sft import SFTConfig, train_sft
 from llmlab.utils.atomic import atomic_replace
+
+_CODE_VERSIONS = {"sft": 1, "reward": 1, "dpo": 1, "ppo": 2, "ppo-no-kl": 2, "grpo": 2}
+"""Bump a stage's number when a code change alters what it trains (2: rollouts
+sampled with ``llmlab.generate``, rows stopping at <end>)."""
+_DATA = ("seed", "demonstrations", "sft")
+_PAIRS = (*_DATA, "candidate_pairs", "held_out")
+_STAGE_FIELDS = {
+    "sft": _DATA,
+    "reward": (*_PAIRS, "reward"),
+    "dpo": (*_PAIRS, "dpo"),
+    "ppo": (*_PAIRS, "reward", "ppo"),
+    "ppo-no-kl": (*_PAIRS, "reward", "ppo_no_kl"),
+    "grpo": (*_PAIRS, "reward", "grpo"),
+}
+"""The recipe fields each stage's result depends on."""
 
 
 @dataclass(frozen=True)
@@ -154,7 +171,7 @@ def _fresh_gpt(seed: int) -> GPT:
 
 def _cached(name: str, recipe: RLHFRecipe, cache_dir: Path, empty: nn.Module, build):
     """Load stage ``name`` from the cache into ``empty``, else ``build()`` and save."""
-    directory = Path(cache_dir) / "rlhf" / f"{name}-{_key(recipe)[:16]}"
+    directory = Path(cache_dir) / "rlhf" / f"{name}-{_key(recipe, name)[:16]}"
     weights, history_file = directory / "model.safetensors", directory / "history.json"
     if history_file.is_file():
         load_model(empty, str(weights))
@@ -168,8 +185,11 @@ def _cached(name: str, recipe: RLHFRecipe, cache_dir: Path, empty: nn.Module, bu
     return model.eval(), history
 
 
-def _key(recipe: RLHFRecipe) -> str:
-    text = json.dumps(dataclasses.asdict(recipe), sort_keys=True, default=str)
+def _key(recipe: RLHFRecipe, stage: str) -> str:
+    settings = dataclasses.asdict(recipe)
+    used = {field: settings[field] for field in _STAGE_FIELDS[stage]}
+    used["code_version"] = _CODE_VERSIONS[stage]
+    text = json.dumps(used, sort_keys=True, default=str)
     digest = hashlib.sha256(text.encode())
     digest.update(torch.__version__.split("+")[0].encode())
     return digest.hexdigest()

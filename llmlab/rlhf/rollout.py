@@ -6,8 +6,8 @@ that sampled it (the "old" policy of PPO's ratio), under the frozen reference
 (for the KL penalty), and the value model's estimate of the state it was chosen
 in. All tensors are aligned with ``ids``: column t describes token t.
 
-Differs from production RLHF in: prompts share one length, so no left padding is
-needed; generation and scoring run in the same process as training.
+Differs from production RLHF in: generation and scoring run in the same process
+as training, with the same weights (no separate inference server to sync).
 
 Taught in: chapters/15_ppo.ipynb
 """
@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from llmlab.generate import SamplingConfig, generate, generate_plain
 from llmlab.rlhf import task
-from llmlab.rlhf._adapters import sample
 from llmlab.rlhf.logprobs import response_logprobs, sequence_logprob
 from llmlab.rlhf.losses import kl_penalty
 from llmlab.rlhf.reward_model import RewardModel, values_for_tokens
@@ -53,16 +53,24 @@ def generate_responses(
     temperature: float = 1.0,
     use_cache: bool = True,
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """Sample one response per prompt -> (ids, mask), both (B, T) in chat layout."""
+    """Sample one response per prompt -> (ids, mask), both (B, T) in chat layout.
+
+    Rows stop at <end> (``llmlab.generate``'s cached engine, or the plain loop that
+    recomputes every prefix when ``use_cache`` is False: same tokens, slower).
+    """
     policy.eval()
-    responses = sample(
+    run = generate if use_cache else generate_plain
+    new = run(
         policy,
-        prompts,
+        prompts.tolist(),
         max_new_tokens=task.RESPONSE_LEN,
+        sampling=SamplingConfig(temperature=temperature),
         generator=generator,
-        temperature=temperature,
-        use_cache=use_cache,
+        stop_tokens={task.END},
     )
+    responses = torch.full((len(prompts), task.RESPONSE_LEN), task.PAD)
+    for row, tokens in enumerate(new):
+        responses[row, : len(tokens)] = torch.tensor(tokens, dtype=torch.long)
     return task.render(prompts, responses)
 
 

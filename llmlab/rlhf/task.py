@@ -21,7 +21,9 @@ Everything is generated from an explicit ``torch.Generator``: nothing is
 downloaded, and the same seed gives the same data.
 
 Differs from real RLHF in: the vocabulary is tiny and the human is a formula, so
-a policy's true quality is known exactly instead of estimated by more humans.
+a policy's true quality is known exactly instead of estimated by more humans. The
+chat layout is the task's own (four special tokens, ``render`` gives the role
+mask), because ``llmlab.tokenizer.chat_template`` is built on a BPE tokenizer.
 
 Taught in: chapters/13_sft.ipynb, chapters/14_reward_model.ipynb
 """

@@ -5,7 +5,13 @@ import torch
 from llmlab.model import GPT
 from llmlab.rlhf import response_logprobs, task
 from llmlab.rlhf.reward_model import RewardModel, values_for_tokens
-from llmlab.rlhf.rollout import evaluate_policy, rollout, score, true_scores
+from llmlab.rlhf.rollout import (
+    evaluate_policy,
+    generate_responses,
+    rollout,
+    score,
+    true_scores,
+)
 
 
 def test_rollout_records_what_a_fresh_forward_pass_computes() -> None:
@@ -44,3 +50,18 @@ def test_evaluate_policy_against_itself_has_zero_kl() -> None:
     batch = rollout(policy, policy, prompts, generator=torch.Generator().manual_seed(2))
     assert stats["true_score"] == true_scores(batch).mean().item()
     assert stats["rm_score"] == score(rm, batch).mean().item()
+
+
+def test_cached_and_plain_generation_give_the_same_responses() -> None:
+    torch.manual_seed(0)
+    policy = GPT(task.MODEL_CONFIG).eval()
+    prompts = task.sample_prompts(12, generator=torch.Generator().manual_seed(1))
+    runs = [
+        generate_responses(
+            policy, prompts, generator=torch.Generator().manual_seed(2), use_cache=c
+        )
+        for c in (True, False)
+    ]
+    assert torch.equal(runs[0][0], runs[1][0]) and torch.equal(runs[0][1], runs[1][1])
+    lengths = runs[0][1].sum(1)
+    assert lengths.min() >= 1 and lengths.max() <= task.RESPONSE_LEN
