@@ -80,6 +80,12 @@ def worker(rank: int, world_size: int, run: ParityRun, rounds: int) -> dict:
         for name in STRATEGIES:
             result = train_strategy(rank, world_size, name, run)
             out[name]["seconds"].append(result["seconds"])
+    if rank == 0:  # the single process's peak, measured the same way
+        baseline = _rss()
+        _reset_peak_rss()
+        reference_run(run)
+        out["single"]["peak_rss"] = _peak_rss() - baseline
+    dist.barrier()
     for name in STRATEGIES:
         baseline = _rss()
         _reset_peak_rss()
@@ -118,8 +124,10 @@ def print_measured(results: list[dict], run: ParityRun) -> None:
     print(header)
     print("|" + "---|" * 8)
     single = statistics.median(results[0]["single"]["seconds"])
-    print(f"| single process | {single * 1e3:.1f} | 1.00 | 0 | 0 | "
-          f"{single_state / 2**20:.2f} | {single_state / 2**20:.2f} | - |")  # fmt: skip
+    rss = results[0]["single"]["peak_rss"] / 2**20
+    mb = single_state / 2**20
+    print(f"| single process | {single * 1e3:.1f} | 1.00 | 0 | 0 | {mb:.2f} | "
+          f"{mb:.2f} | {rss:.0f} |")  # fmt: skip
     for name in STRATEGIES:
         r0, r1 = results[0][name], results[1][name]
         step = statistics.median(r0["seconds"])

@@ -60,6 +60,7 @@ class BucketedDataParallel(nn.Module):
             p.register_post_accumulate_grad_hook(self._on_grad_ready)
 
     def forward(self, *args, **kwargs):
+        """The wrapped module's forward, unchanged (the work happens in backward)."""
         return self.module(*args, **kwargs)
 
     def _reset(self) -> None:

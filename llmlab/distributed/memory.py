@@ -26,6 +26,8 @@ Taught in: chapters/12_distributed.ipynb
 
 from __future__ import annotations
 
+import dataclasses
+
 from llmlab.distributed.tensor_parallel import COLUMN, ROW
 from llmlab.model import GPTConfig, meta_model
 
@@ -65,9 +67,8 @@ def stage_parameters(config: GPTConfig, n_stages: int) -> list[int]:
         raise ValueError(
             f"n_layers={config.n_layers} is not divisible by pp={n_stages}"
         )
-    model = meta_model(config)
+    model, block, _ = _one_block_model(config)
     per = config.n_layers // n_stages
-    block = sum(p.numel() for p in model.blocks[0].parameters())
     stages = [per * block] * n_stages
     stages[0] += _numel(model.token_embedding) + _numel(model.positions)
     stages[-1] += _numel(model.final_norm) + model.head.weight.numel()
@@ -78,16 +79,26 @@ def stage_parameters(config: GPTConfig, n_stages: int) -> list[int]:
 
 def _split_counts(config: GPTConfig) -> dict[str, int]:
     """Parameters tensor parallelism splits, and the ones every rank keeps."""
-    model = meta_model(config)
+    model, block, split_block = _one_block_model(config)
+    L = config.n_layers
+    outside_blocks = _numel(model) - block
+    split = L * split_block
+    return {"split": split, "replicated": outside_blocks + L * (block - split_block)}
+
+
+def _one_block_model(config: GPTConfig):
+    """A meta model with one block, (its parameters in one block, of which split
+    by tensor parallelism): every block is alike, so counts scale with n_layers,
+    and a 96-layer model need not be built."""
+    model = meta_model(dataclasses.replace(config, n_layers=1))
+    block = model.blocks[0]
     split = 0
-    for block in model.blocks:
-        for name, p in block.named_parameters():
-            module = name.rsplit(".", 1)[0]
-            is_row_bias = module in ROW and name.endswith("bias")
-            if (module in COLUMN or module in ROW) and not is_row_bias:
-                split += p.numel()
-    total = sum(p.numel() for p in model.parameters())
-    return {"split": split, "replicated": total - split}
+    for name, p in block.named_parameters():
+        module = name.rsplit(".", 1)[0]
+        is_row_bias = module in ROW and name.endswith("bias")
+        if (module in COLUMN or module in ROW) and not is_row_bias:
+            split += p.numel()
+    return model, _numel(block), split
 
 
 def _numel(module) -> int:

@@ -91,6 +91,7 @@ class ColumnParallelLinear(nn.Module):
         self.bias = _shard_bias(linear.bias, n, rank)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (..., D_in) -> (..., D_out / N)."""
         return F.linear(x, self.weight, self.bias)  # (..., D_out / N)
 
 
@@ -111,6 +112,7 @@ class RowParallelLinear(nn.Module):
         self.bias = linear.bias  # replicated: added after the sum
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """x: (..., D_in / N) -> (..., D_out), the same on every rank."""
         partial = F.linear(x, self.weight)  # (..., D_out): this rank's share
         y = _ReduceFromParallel.apply(partial, self.group)  # the one all-reduce
         return y if self.bias is None else y + self.bias

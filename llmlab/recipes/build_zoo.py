@@ -49,10 +49,12 @@ def report(model, tokenizer, spec, *, n_samples: int = 100) -> dict:
     ]
     bpb = bits_per_byte(model, tokenizer, held_out, separator_id=tokenizer.eot_id)
     sampling = SamplingConfig(temperature=0.8)
+    room = model.config.context_length - len(tokenizer.encode("def "))
     samples = python_samples(
         model,
         tokenizer,
         n=n_samples,
+        max_new_tokens=min(200, room),  # 200 unless the context is shorter
         sampling=sampling,
         generator=torch.Generator().manual_seed(0),
         stop_id=tokenizer.eot_id,

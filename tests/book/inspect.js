@@ -31,6 +31,8 @@
       width: img.naturalWidth })),
     rawTex: ['\\(', '\\[', '$$'].filter(s => text.includes(s)),
     mathErrors: document.querySelectorAll('mjx-merror').length,
+    problematic: [...document.querySelectorAll('.problematic')]
+      .map(el => el.textContent.trim()),
     mathTypeset: document.querySelectorAll('mjx-container').length,
     pageWide: document.documentElement.scrollWidth > document.documentElement.clientWidth,
     wideProse: wide,
