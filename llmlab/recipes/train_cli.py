@@ -28,11 +28,11 @@ import torch
 
 from llmlab.data import stdlib_files, tokenize_files
 from llmlab.model import GPT, PRESETS, GPTConfig
+from llmlab.recipes import parallel_options
 from llmlab.recipes import train_cli_checks as checks
 from llmlab.recipes.config_args import UsageError, parse_overrides, parse_typed
 from llmlab.train import checkpoint as ckpt
 from llmlab.train.config import TrainConfig
-from llmlab.train.loop import fit
 from llmlab.train.step import NonFiniteError
 
 
@@ -66,6 +66,7 @@ def build_parser() -> argparse.ArgumentParser:
     add("--resume", action="store_true", help="continue the checkpoint in --out")
     add("--overwrite", action="store_true", help="replace the run in --out")
     add("--quiet", action="store_true", help="no progress bars")
+    parallel_options.add_parallel_option(parser)
     hints = typing.get_type_hints(TrainConfig)
     for f in dataclasses.fields(TrainConfig):
         _add_field_option(parser, f.name, hints[f.name], f.default)
@@ -123,7 +124,8 @@ def main(argv: list[str] | None = None) -> dict:
     """Run the command line; returns a summary dict (also printed as JSON)."""
     args = build_parser().parse_args(argv)  # argparse exits with 2 on bad syntax
     try:
-        return _run(args)
+        with parallel_options.session(args) as parallel:  # None without --parallel
+            return _run(args, parallel)
     except UsageError as error:
         _fail(error, 2)
     except checks.Interrupted as stop:
@@ -132,7 +134,7 @@ def main(argv: list[str] | None = None) -> dict:
         _fail(error, 1)
 
 
-def _run(args: argparse.Namespace) -> dict:
+def _run(args: argparse.Namespace, parallel=None) -> dict:
     device = checks.device(args.device)
     files = checks.files(args.files) if args.files else stdlib_files()
     vocab = 256 if args.tokenizer == "byte" else args.vocab_size
@@ -156,7 +158,8 @@ def _run(args: argparse.Namespace) -> dict:
         torch.manual_seed(train_config.seed)  # initial weights (entry point)
         model = GPT(model_config)
         signals.during_training()
-        history = fit(
+        history = parallel_options.fit(
+            parallel,
             model,
             train_tokens,
             train_config,

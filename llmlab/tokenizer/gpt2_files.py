@@ -51,8 +51,16 @@ def read_gpt2_files(
     encoder_json_path: str | Path, vocab_bpe_path: str | Path
 ) -> tuple[list[int], list[Merge], dict[str, int]]:
     """(byte ids, merges, specials) from GPT-2's ``encoder.json`` + ``vocab.bpe``."""
-    encoder = json.loads(Path(encoder_json_path).read_text(encoding="utf-8"))
+    try:
+        encoder = json.loads(Path(encoder_json_path).read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{encoder_json_path}: not valid JSON ({error})") from None
+    if not isinstance(encoder, dict):
+        raise ValueError(f"{encoder_json_path}: not a JSON object {{token: id}}")
     lines = Path(vocab_bpe_path).read_text(encoding="utf-8").split("\n")
+    missing = [ch for ch in bytes_to_unicode().values() if ch not in encoder]
+    if missing:
+        raise ValueError(f"{encoder_json_path} lacks the byte tokens {missing[:5]}")
     byte_ids = [encoder[ch] for ch in bytes_to_unicode().values()]
     merges = []
     for number, line in enumerate(lines):
@@ -62,6 +70,12 @@ def read_gpt2_files(
         if len(parts) != 2:
             raise ValueError(f"{vocab_bpe_path}:{number + 1}: not a merge: {line!r}")
         left, right = parts
+        unknown = [t for t in (left, right, left + right) if t not in encoder]
+        if unknown:
+            raise ValueError(
+                f"{vocab_bpe_path}:{number + 1}: {unknown[0]!r} is not in "
+                f"{encoder_json_path}"
+            )
         merges.append((encoder[left], encoder[right], encoder[left + right]))
     made = set(byte_ids) | {new for _, _, new in merges}
     specials = {token: i for token, i in encoder.items() if i not in made}

@@ -69,9 +69,9 @@ CASES = [
     ),
     _case(
         "A function that returns nothing",
-        'check("merge_pair", merge_pair)  # no return statement',
-        "merge_pair",
-        lambda ids, pair, new_id: None,
+        'check("bpe_encode", bpe_encode)  # no return statement',
+        "bpe_encode",
+        lambda text, merges: None,
         "returned None \\(is a `return` missing\\?\\)",
     ),
     _case(

@@ -93,7 +93,7 @@ def test_garbage_returns_are_described_not_blamed_on_the_learner(
 
 
 def test_wrong_type_is_described(capsys) -> None:
-    ok, out = _feedback(capsys, "merge_pair", lambda ids, pair, new_id: None)
+    ok, out = _feedback(capsys, "bpe_encode", lambda text, merges: None)
     assert not ok and "your function returned None (is a `return` missing?)" in out
 
 
@@ -110,11 +110,11 @@ def test_mutated_input_fails_naming_the_argument(capsys) -> None:
     ok, out = _feedback(capsys, "softmax", softmax)
     assert not ok and "changed its argument `logits` in place" in out
 
-    def merge_pair(ids, pair, new_id):
+    def expand_ids(ids, merged_from):
         ids.append(0)
-        return []
+        return b""
 
-    ok, out = _feedback(capsys, "merge_pair", merge_pair)
+    ok, out = _feedback(capsys, "expand_ids", expand_ids)
     assert not ok and "changed its argument `ids` in place" in out
 
 

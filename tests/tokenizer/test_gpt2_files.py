@@ -51,3 +51,18 @@ def test_bad_vocab_bpe_line(tmp_path, gpt2_dir) -> None:
     bad.write_text("#version: 0.2\nĠ t\nnot a merge line\n", encoding="utf-8")
     with pytest.raises(ValueError, match="3: not a merge"):
         read_gpt2_files(gpt2_dir / "encoder.json", bad)
+
+
+def test_files_that_do_not_fit_name_file_and_line(tmp_path, gpt2_dir) -> None:
+    encoder = gpt2_dir / "encoder.json"
+    merges = tmp_path / "vocab.bpe"
+    merges.write_text("#version: 0.2\nĠ t\nĠ zzzq\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="vocab.bpe:3: 'zzzq' is not in .*encoder"):
+        read_gpt2_files(encoder, merges)
+    broken = tmp_path / "encoder.json"
+    broken.write_text('{"!": 0, "a"', encoding="utf-8")
+    with pytest.raises(ValueError, match="encoder.json: not valid JSON"):
+        read_gpt2_files(broken, merges)
+    broken.write_text('{"!": 0}', encoding="utf-8")
+    with pytest.raises(ValueError, match="encoder.json lacks the byte tokens"):
+        read_gpt2_files(broken, merges)
