@@ -12,7 +12,7 @@ TORCH_ALLOW_CUDA ?=
 # Notebooks and tests are sized for 2 CPU cores; keep BLAS from oversubscribing them.
 export OMP_NUM_THREADS ?= 2
 
-.PHONY: help install book browser diagrams test unit notebooks lab execute lint clean
+.PHONY: help install book browser diagrams zoo test unit notebooks lab execute lint clean
 
 help:
 	@sed -n '1,5p' Makefile
@@ -48,8 +48,14 @@ unit: $(STAMP)
 notebooks: $(STAMP)
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env chapters
 
+# The zoo models that chapters 07 onward load: trained once per machine (cached under
+# ~/.cache/llmlab), so the notebooks only read them.
+zoo: $(STAMP)
+	$(BIN)/python -m llmlab.recipes.build_zoo stdlib-small stdlib-draft --quiet
+
 test: $(STAMP)
 	$(BIN)/python scripts/sz.py
+	$(MAKE) zoo
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env --ignore=tests/book/test_browser.py tests chapters
 	$(MAKE) browser
 
