@@ -52,10 +52,6 @@ KNOWN_FAILURES: dict[str, tuple[str, str]] = {
         "06_pretraining",
         "09_context",
         "12_distributed",
-        "13_sft",
-        "14_reward_model",
-        "15_ppo",
-        "16_dpo_grpo",
     ]
 }
 
