@@ -37,7 +37,9 @@ def windowed_twin(m: GPT, window: int) -> GPT:
 def test_sliding_stream_equals_a_sliding_window_mask(position) -> None:
     """Each streamed token saw exactly its W most recent tokens, in every layer."""
     m, W = model(position, n_layers=3), 8
-    ids = torch.randint(0, BASE.vocab_size, (50,), generator=torch.Generator().manual_seed(1))
+    ids = torch.randint(
+        0, BASE.vocab_size, (50,), generator=torch.Generator().manual_seed(1)
+    )
     got = streaming_nll(m, ids, SlidingWindow(W), window=W)
     with torch.no_grad():
         logits = windowed_twin(m, W)(ids[None], extrapolate=True)[0, :-1]
@@ -92,7 +94,9 @@ def test_generation_runs_far_past_the_window_with_a_bounded_cache() -> None:
     with torch.no_grad():
         for _ in range(60):  # greedy with a W-wide mask over the whole sequence
             seq.append(int(twin(torch.tensor([seq]), extrapolate=True)[0, -1].argmax()))
-    slide = generate_streaming(m, [1, 2, 3], SlidingWindow(), window=W, max_new_tokens=60)
+    slide = generate_streaming(
+        m, [1, 2, 3], SlidingWindow(), window=W, max_new_tokens=60
+    )
     assert slide == seq[3:]
 
 
