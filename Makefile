@@ -1,6 +1,7 @@
 # Two commands for a fresh clone (see README):
 #   make book   install what is missing, then build the book into _build/html
-#   make test   install what is missing, then run every test, every notebook, and the book build
+#   make test   install what is missing, then run every test, every notebook, the book
+#               build, and the browser test of the built book
 VENV        ?= .venv
 PYTHON      ?= python3
 CONSTRAINTS := requirements/constraints.txt
@@ -11,10 +12,10 @@ TORCH_ALLOW_CUDA ?=
 # Notebooks and tests are sized for 2 CPU cores; keep BLAS from oversubscribing them.
 export OMP_NUM_THREADS ?= 2
 
-.PHONY: help install book test unit notebooks lab execute lint clean
+.PHONY: help install book browser diagrams test unit notebooks lab execute lint clean
 
 help:
-	@sed -n '1,4p' Makefile
+	@sed -n '1,5p' Makefile
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -32,16 +33,25 @@ book: $(STAMP)
 	$(BIN)/jupyter-book build --all -W -n --keep-going .
 	@echo "Book: $(CURDIR)/_build/html/index.html"
 
+# The browser test reads the built book, so it runs after `make book` (needs Chromium:
+# `apt-get install chromium`; without it the test skips, or fails when CI is set).
+browser: book
+	$(BIN)/python -m pytest tests/book/test_browser.py
+
+# Redraw book/figures/ from scripts/make_diagrams.py (commit the result).
+diagrams: $(STAMP)
+	$(BIN)/python scripts/make_diagrams.py
+
 unit: $(STAMP)
-	$(BIN)/python -m pytest tests
+	$(BIN)/python -m pytest tests --ignore=tests/book/test_browser.py
 
 notebooks: $(STAMP)
 	$(BIN)/python -m pytest --nbval-lax --nbval-current-env chapters
 
 test: $(STAMP)
 	$(BIN)/python scripts/sz.py
-	$(BIN)/python -m pytest --nbval-lax --nbval-current-env tests chapters
-	$(MAKE) book
+	$(BIN)/python -m pytest --nbval-lax --nbval-current-env --ignore=tests/book/test_browser.py tests chapters
+	$(MAKE) browser
 
 lab: $(STAMP)
 	$(BIN)/python -m pip install -c $(CONSTRAINTS) -e ".[lab]"

@@ -81,8 +81,14 @@ def write_tokens(
     return read_tokens(path, dtype=dtype)
 
 
-def read_tokens(path: str | Path, *, dtype: np.dtype | str) -> np.memmap:
-    """Open a token file written by ``write_tokens`` read-only, as a 1-D memmap."""
+def read_tokens(
+    path: str | Path, *, dtype: np.dtype | str, n_tokens: int | None = None
+) -> np.memmap:
+    """Open a token file written by ``write_tokens`` read-only, as a 1-D memmap.
+
+    With ``n_tokens`` (from the file's metadata), a file of any other length
+    (truncated, or read with the wrong dtype) raises instead of giving wrong ids.
+    """
     path = Path(path)
     dtype = np.dtype(dtype)
     size = path.stat().st_size
@@ -90,6 +96,11 @@ def read_tokens(path: str | Path, *, dtype: np.dtype | str) -> np.memmap:
         raise ValueError(f"{path} has {size} bytes, not a whole number of {dtype} ids")
     if size == 0:
         raise ValueError(f"{path} holds no tokens")
+    if n_tokens is not None and size != n_tokens * dtype.itemsize:
+        raise ValueError(
+            f"{path} has {size} bytes, but its metadata says {n_tokens} {dtype} ids "
+            f"= {n_tokens * dtype.itemsize} bytes (truncated, or the wrong dtype?)"
+        )
     return np.memmap(path, dtype=dtype, mode="r")
 
 
@@ -117,8 +128,9 @@ def tokenize_files(
         cache_dir / f"tokens-{key[:24]}.json",
     )
     if meta.is_file() and data.is_file():
-        info = json.loads(meta.read_text(encoding="utf-8"))
-        return read_tokens(data, dtype=info["dtype"])
+        cached = _open_cached(data, meta, token_dtype(tokenizer.vocab_size), key)
+        if cached is not None:
+            return cached  # else: a damaged cache entry, tokenized again below
     total = sum(p.stat().st_size for p in paths)
     tokens = write_tokens(
         paths,
@@ -140,6 +152,17 @@ def tokenize_files(
     with atomic_replace(meta) as tmp:
         tmp.write_text(json.dumps(info, indent=1), encoding="utf-8")
     return tokens
+
+
+def _open_cached(data: Path, meta: Path, dtype: np.dtype, key: str):
+    """The cached token file if its metadata, dtype and length all agree."""
+    try:
+        info = json.loads(meta.read_text(encoding="utf-8"))
+        if info.get("key") != key or info.get("dtype") != dtype.name:
+            return None
+        return read_tokens(data, dtype=dtype, n_tokens=int(info["n_tokens"]))
+    except (ValueError, KeyError, TypeError, OSError):
+        return None
 
 
 def tokenizer_fingerprint(tokenizer) -> str:

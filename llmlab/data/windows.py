@@ -48,23 +48,38 @@ def sample_windows(
     seq_len: int,
     generator: torch.Generator | None = None,
     device: torch.device | str | None = None,
+    rank: int = 0,
+    world_size: int = 1,
 ) -> tuple[torch.Tensor, torch.Tensor]:
     """Random windows: inputs x (B, T) int64 and targets y (B, T) int64, y = x shifted.
 
     ``tokens`` is a 1-D array, tensor or memmap of ids. Starting offsets are drawn
     on the CPU with ``generator``, so the same generator state gives the same batch
     on any device.
+
+    Data parallelism: every rank draws the offsets of the whole global batch from
+    the same generator state and keeps its own slice, rows ``rank * B/W`` to
+    ``(rank + 1) * B/W`` (B = ``batch_size``, W = ``world_size``), returning
+    (B/W, T). Ranks never share a window, their union is exactly the batch one
+    process would draw, and one generator state says where every rank is.
     """
     _check_1d(tokens)
     if batch_size < 1 or seq_len < 1:
         raise ValueError(f"batch_size={batch_size} and seq_len={seq_len} must be >= 1")
+    if world_size < 1 or not 0 <= rank < world_size or batch_size % world_size:
+        raise ValueError(
+            f"rank={rank}, world_size={world_size}: need 0 <= rank < world_size "
+            f"dividing batch_size={batch_size}"
+        )
     if len(tokens) < seq_len + 1:
         raise ValueError(
             f"a window of seq_len={seq_len} needs {seq_len + 1} tokens, "
             f"the stream has {len(tokens)}"
         )
     starts = torch.randint(len(tokens) - seq_len, (batch_size,), generator=generator)
-    return windows_at(tokens, starts, seq_len=seq_len, device=device)
+    per_rank = batch_size // world_size
+    mine = starts[rank * per_rank : (rank + 1) * per_rank]  # (B/W,)
+    return windows_at(tokens, mine, seq_len=seq_len, device=device)
 
 
 def windows_at(

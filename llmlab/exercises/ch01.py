@@ -1,81 +1,92 @@
-"""Checkers for chapter 01, tokenization: count pairs, merge a pair, encode with merges.
+"""Checkers for chapter 01, tokenization: streaming decode, ids back to bytes, encode.
 
-Right answers come from the package: ``collections.Counter`` over adjacent pairs,
-``llmlab.tokenizer.training.merge_word`` and ``BPETokenizer.bpe``.
+Right answers come from Python's incremental UTF-8 decoder (``codecs``), from the
+text itself (ids must expand to its UTF-8 bytes) and from ``BPETokenizer.bpe``.
 """
 
 from __future__ import annotations
 
+import codecs
 import random
-from collections import Counter
 
 from llmlab.exercises._core import exercise
 from llmlab.tokenizer import BPETokenizer
-from llmlab.tokenizer.training import learn_merges, merge_word
+from llmlab.tokenizer.training import learn_merges
+
+_TEXTS = [
+    "plain ASCII, nothing to hold back",
+    "héllo wörld, naïve café",
+    "今天天气很好，我们去公园散步吧。",
+    "I love 🐍 and 🤖!",
+    "",
+    "mixed: ŵ 🐍 天 low lower lowest",
+]
 
 
-def _random_ids(rng: random.Random, n: int, alphabet: int) -> list[int]:
-    return [rng.randrange(alphabet) for _ in range(n)]
-
-
-@exercise("count_pairs")
-def verify_count_pairs(fn) -> None:
-    """``count_pairs(ids)``: how often each adjacent pair occurs."""
-    rng = random.Random(0)
-    cases = {
-        "the example [1, 2, 3, 1, 2]": [1, 2, 3, 1, 2],
-        "an empty list": [],
-        "a single id": [7],
-        "a run [5, 5, 5, 5] (pairs overlap)": [5, 5, 5, 5],
-        "the bytes of 'aaabdaaabac'": list(b"aaabdaaabac"),
-        "200 random ids": _random_ids(rng, 200, 6),
-    }
-    for label, ids in cases.items():
-        got = fn(list(ids))
-        want = Counter(zip(ids, ids[1:]))
-        kind = type(got).__name__
-        assert isinstance(got, dict), f"{label}: expected a dict, got {kind}"
-        got = {k: v for k, v in got.items() if v}
-        assert got == dict(want), (
-            f"{label}: got {dict(sorted(got.items())[:6])}..., want "
-            f"{dict(sorted(want.items())[:6])}... Count every position i with the pair "
-            "(ids[i], ids[i + 1])."
-        )
-
-
-@exercise("merge_pair")
-def verify_merge_pair(fn) -> None:
-    """``merge_pair(ids, pair, new_id)``: replace each occurrence, left to right."""
-    rng = random.Random(1)
-    cases = [
-        ("the example", [1, 2, 3, 1, 2], (1, 2), 9),
-        ("a run of three: the first two merge", [5, 5, 5], (5, 5), 9),
-        ("a run of four", [5, 5, 5, 5], (5, 5), 9),
-        ("a pair at the very end", [3, 1, 2], (1, 2), 9),
-        ("no occurrence", [1, 3, 2], (1, 2), 9),
-        ("empty", [], (1, 2), 9),
-        ("random ids", _random_ids(rng, 300, 4), (2, 3), 99),
-    ]
-    for label, ids, pair, new_id in cases:
-        got = fn(list(ids), pair, new_id)
-        want = merge_word(list(ids), pair, new_id)
-        assert list(got) == want, (
-            f"{label}: merge_pair({ids[:12]}, {pair}, {new_id}) gave {list(got)[:12]}, "
-            f"want {want[:12]}. After a merge, continue two positions further."
-        )
-
-
-@exercise("bpe_encode")
-def verify_bpe_encode(fn) -> None:
-    """``bpe_encode(text, merges)``: UTF-8 bytes, then merges lowest id first."""
-    corpus = "low lower lowest newer newest wider widest " * 3
-    pairs = learn_merges({corpus.encode("utf-8"): 1}, 20)
+def _trained(n_merges: int) -> tuple[dict[tuple[int, int], int], BPETokenizer]:
+    corpus = " ".join(_TEXTS) * 3 + " low lower lowest newer newest wider widest" * 3
+    pairs = learn_merges({corpus.encode("utf-8"): 1}, n_merges)
     merges = {pair: 256 + k for k, pair in enumerate(pairs)}
     tokenizer = BPETokenizer(
         byte_ids=list(range(256)),
         merges=[(a, b, new) for (a, b), new in merges.items()],
         special_tokens={},
     )
+    return merges, tokenizer
+
+
+@exercise("decode_stream")
+def verify_decode_stream(fn) -> None:
+    """``decode_stream(pieces)``: one str per token, shown as soon as it is complete."""
+    rng = random.Random(0)
+    for text in _TEXTS:
+        data = text.encode("utf-8")
+        cuts = sorted(rng.sample(range(1, len(data)), max(0, min(len(data) - 1, 12))))
+        for pieces in (
+            [bytes([b]) for b in data],  # byte by byte
+            [data[i:j] for i, j in zip([0, *cuts], [*cuts, len(data)])],  # random cuts
+        ):
+            got = fn(list(pieces))
+            decoder = codecs.getincrementaldecoder("utf-8")()
+            want = [decoder.decode(piece) for piece in pieces]
+            label = f"text {text!r}, cut into {len(pieces)} tokens"
+            assert isinstance(got, list), f"{label}: expected a list, got {type(got)}"
+            assert len(got) == len(pieces), (
+                f"{label}: {len(got)} strings for {len(pieces)} tokens; return one "
+                "string per token (empty while a character is incomplete)"
+            )
+            assert "".join(got) == text, (
+                f"{label}: the pieces join to {''.join(got)!r}, want {text!r}"
+            )
+            for k, (a, b) in enumerate(zip(got, want)):
+                assert a == b, (
+                    f"{label}: after token {k} you showed {a!r}, want {b!r}: show "
+                    "every complete character as soon as its last byte has arrived"
+                )
+
+
+@exercise("expand_ids")
+def verify_expand_ids(fn) -> None:
+    """``expand_ids(ids, merged_from)``: ids -> bytes, through the merge tree only."""
+    merges, tokenizer = _trained(60)
+    merged_from = {new: pair for pair, new in merges.items()}
+    deepest = max(merged_from, key=lambda new: len(tokenizer.vocab[new]))
+    cases = {text: tokenizer.bpe(list(text.encode("utf-8"))) for text in _TEXTS}
+    cases["the longest learned token alone"] = [deepest]
+    for label, ids in cases.items():
+        got = fn(list(ids), dict(merged_from))
+        want = b"".join(tokenizer.vocab[i] for i in ids)
+        assert isinstance(got, bytes), f"{label}: expected bytes, got {type(got)}"
+        assert got == want, (
+            f"{label}: ids {ids[:10]} expanded to {got[:40]!r}, want {want[:40]!r}. "
+            "An id below 256 is that byte; any other id is its two parts, expanded."
+        )
+
+
+@exercise("bpe_encode")
+def verify_bpe_encode(fn) -> None:
+    """``bpe_encode(text, merges)``: UTF-8 bytes, then merges lowest id first."""
+    merges, tokenizer = _trained(20)
     for text in ["lowest", "newer wider", "", "slower than ever", "ŵ 🐍 low"]:
         got = fn(text, dict(merges))
         want = tokenizer.bpe(list(text.encode("utf-8")))

@@ -1,7 +1,8 @@
 """Checkers for chapter 03, attention.
 
-Right answers come from PyTorch's ``F.scaled_dot_product_attention``: scores and
-weights are checked through what they do to random values.
+Right answers come from PyTorch's ``F.scaled_dot_product_attention`` (weights are
+checked through what they do to random values) and, for ``future_dependence``,
+from the mask each test layer was built with.
 """
 
 from __future__ import annotations
@@ -12,38 +13,56 @@ import torch
 import torch.nn.functional as F
 
 from llmlab.exercises._core import exercise
+from llmlab.model import AttentionMask, CausalSelfAttention, GPTConfig
 
 
 def _randn(*shape: int, seed: int) -> torch.Tensor:
     return torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
 
 
-@exercise("scaled_scores")
-def verify_scaled_scores(fn) -> None:
-    """``scaled_scores(q, k)``: q (..., T, Dh), k (..., S, Dh) -> (..., T, S)."""
-    q = torch.tensor([[1.0, 2.0, 0.0, 0.0]])
-    k = torch.tensor([[1.0, 1.0, 1.0, 1.0], [0.0, 0.0, 0.0, 2.0]])
-    got = fn(q, k)
-    want = torch.tensor([[1.5, 0.0]])  # (1 + 2) / √4 and 0 / √4
-    assert isinstance(got, torch.Tensor), f"expected a tensor, got {type(got)}"
-    assert got.shape == want.shape, f"hand case: shape {tuple(got.shape)}, want (1, 2)"
-    assert torch.allclose(got, want), (
-        f"hand case: got {got.tolist()}, want {want.tolist()}. "
-        "Did you divide by √d_k (here √4 = 2)?"
-    )
-    for seed, shape in enumerate([(5, 8), (2, 3, 7, 16), (1, 4, 6, 64)]):
-        q, k, v = (_randn(*shape, seed=10 * seed + i) for i in range(3))
-        scores = fn(q.clone(), k.clone())
-        want_shape = (*shape[:-1], shape[-2])
-        assert tuple(scores.shape) == want_shape, (
-            f"q of shape {shape}: scores shape {tuple(scores.shape)}, want {want_shape}"
+def _layer(mask: AttentionMask, seed: int) -> torch.nn.Module:
+    config = GPTConfig(
+        vocab_size=8, d_model=16, n_heads=2, n_layers=1, d_ff=32,
+        context_length=16, position="none",
+    )  # fmt: skip
+    torch.manual_seed(seed)
+    layer = CausalSelfAttention(config).eval()
+    layer.mask = mask
+    return layer
+
+
+@exercise("future_dependence")
+def verify_future_dependence(fn) -> None:
+    """``future_dependence(layer, T, D)``: (T, T) bool, output i depends on input j."""
+    i, j = torch.arange(10)[:, None], torch.arange(10)[None, :]
+    cases = {
+        "a causal layer (the mask on)": (
+            _layer(AttentionMask(), seed=0), j <= i
+        ),
+        "the same layer with the causal mask removed": (
+            _layer(AttentionMask(causal=False), seed=1), torch.ones(10, 10, dtype=bool)
+        ),
+        "a sliding window of 3": (
+            _layer(AttentionMask(window=3), seed=2), (j <= i) & (i - j < 3)
+        ),
+        "a position-wise layer (no attention at all)": (
+            torch.nn.Linear(16, 16), i == j
+        ),
+    }  # fmt: skip
+    for label, (layer, want) in cases.items():
+        got = fn(layer, 10, 16)
+        assert isinstance(got, torch.Tensor), f"{label}: expected a tensor, got {got!r}"
+        assert got.shape == (10, 10) and got.dtype == torch.bool, (
+            f"{label}: got {tuple(got.shape)} {got.dtype}, want a (T, T) bool tensor"
         )
-        mixed = scores.softmax(dim=-1) @ v
-        oracle = F.scaled_dot_product_attention(q, k, v)
-        assert torch.allclose(mixed, oracle, atol=1e-5), (
-            f"q of shape {shape}: softmax(your scores) @ v differs from PyTorch's "
-            "attention; check the transpose of k and the scale."
-        )
+        wrong = (got != want).nonzero()
+        if len(wrong):
+            a, b = wrong[0].tolist()
+            raise AssertionError(
+                f"{label}: entry [{a}, {b}] is {bool(got[a, b])}, want "
+                f"{bool(want[a, b])}. Change input position {b} only and see whether "
+                f"output position {a} moves."
+            )
 
 
 @exercise("sliding_window_weights")

@@ -1,86 +1,67 @@
-"""Checkers for chapter 05, positions: sinusoidal encodings, RoPE, ALiBi slopes."""
+"""Checkers for chapter 05, positions: sinusoidal shifts, RoPE's base, ALiBi slopes.
+
+Right answers come from ``llmlab.model`` (``sinusoidal_table``, ``rope_angles``),
+checked through the property each exercise asks for, and from BLOOM's slopes.
+"""
 
 from __future__ import annotations
 
 import math
+import warnings
 
 import torch
 
 from llmlab.exercises._core import exercise
+from llmlab.model import rope_angles, sinusoidal_table
 
 
 def _expect_tensor(label: str, got: object) -> None:
     assert isinstance(got, torch.Tensor), f"{label}: expected a tensor, got {type(got)}"
 
 
-@exercise("sinusoidal_positions")
-def verify_sinusoidal_positions(fn) -> None:
-    """``sinusoidal_positions(T, D)``: (T, D), sin in even and cos in odd columns."""
-    for T, D in [(1, 2), (4, 6), (50, 16), (128, 64)]:
-        label = f"T={T}, D={D}"
-        got = fn(T, D)
+@exercise("sinusoidal_shift")
+def verify_sinusoidal_shift(fn) -> None:
+    """``sinusoidal_shift(D, offset)``: M with PE(p + offset) = PE(p) @ M for all p."""
+    p = torch.arange(200)
+    for D, offset in [(2, 1), (4, 3), (16, 10), (64, 37), (64, -5), (32, 0)]:
+        label = f"D={D}, offset={offset}"
+        got = fn(D, offset)
         _expect_tensor(label, got)
-        assert got.shape == (T, D), f"{label}: shape {tuple(got.shape)}, want {(T, D)}"
-        # The formula from "Attention Is All You Need" (arXiv:1706.03762), section
-        # 3.5, evaluated one number at a time in float64.
-        want = torch.tensor(
-            [
-                [
-                    math.sin(p / 10000 ** (c / D))
-                    if c % 2 == 0
-                    else math.cos(p / 10000 ** ((c - 1) / D))
-                    for c in range(D)
-                ]
-                for p in range(T)
-            ]
+        assert got.shape == (D, D), f"{label}: shape {tuple(got.shape)}, want {(D, D)}"
+        here = sinusoidal_table(p + 10, D).double()  # (200, D), positions 10..209
+        there = sinusoidal_table(p + 10 + offset, D).double()
+        gap = (here @ got.double() - there).abs().max().item()
+        assert gap < 1e-3, (
+            f"{label}: PE(p) @ M differs from PE(p + offset) by up to {gap:.2e}. Each "
+            "(sin, cos) pair at one frequency is a point on a circle: shifting the "
+            "position rotates it by offset x frequency, a 2 x 2 block of M."
         )
-        wrong = (got.double() - want).abs().amax(dim=1) > 1e-4
-        if wrong.any():
-            p = int(wrong.nonzero()[0])
-            raise AssertionError(
-                f"{label}: row {p} is {got[p, :4].tolist()}..., want "
-                f"{want[p, :4].tolist()}... Hint: columns 2i and 2i+1 share the "
-                "frequency 1 / 10000**(2i / D)."
-            )
 
 
-@exercise("rope_rotate")
-def verify_rope_rotate(fn) -> None:
-    """``rope_rotate(x, positions, base)``: x (..., T, Dh), positions (T,) -> like x.
-
-    Pairs are adjacent columns (0, 1), (2, 3), ... as in RoFormer (arXiv:2104.09864),
-    so the oracle is a complex multiplication: pair (a, b) is the number a + ib.
-    """
-    g = torch.Generator().manual_seed(8)
-    cases = [((5, 2), 10000.0), ((2, 3, 7, 8), 10000.0), ((4, 16), 500.0)]
-    for shape, base in cases:
-        label = f"x of shape {shape}, base={base:g}"
-        x = torch.randn(*shape, generator=g)
-        T, Dh = shape[-2:]
-        positions = torch.arange(T) + 3  # not starting at 0, so offsets matter
-        got = fn(x.clone(), positions.clone(), base)
-        _expect_tensor(label, got)
-        theta = base ** (-torch.arange(0, Dh, 2, dtype=torch.float64) / Dh)  # (Dh/2,)
-        angles = positions[:, None].double() * theta  # (T, Dh/2)
-        rotation = torch.polar(torch.ones_like(angles), angles)  # (T, Dh/2) complex
-        pairs = torch.view_as_complex(x.double().reshape(*shape[:-1], Dh // 2, 2))
-        want = torch.view_as_real(pairs * rotation).reshape(shape)
-        assert got.shape == want.shape, (
-            f"{label}: shape {tuple(got.shape)}, want {tuple(want.shape)}"
+@exercise("min_rope_base")
+def verify_min_rope_base(fn) -> None:
+    """``min_rope_base(head_dim, context_length)``: slowest pair turns once."""
+    for head_dim, context in [(16, 64), (64, 2048), (128, 4096), (128, 131_072)]:
+        label = f"head_dim={head_dim}, context_length={context}"
+        got = fn(head_dim, context)
+        assert isinstance(got, (int, float)) and got > 1, (
+            f"{label}: expected a number above 1, got {got!r}"
         )
-        norms_kept = torch.allclose(got.double().norm(dim=-1), x.double().norm(dim=-1))
-        assert norms_kept, f"{label}: a rotation never changes a vector's length"
-        assert torch.allclose(got.double(), want, atol=1e-4), (
-            f"{label}: values differ. Hint: pair i = columns (2i, 2i+1) turns by "
-            "the angle position * base**(-2i / Dh): "
-            "(a, b) -> (a cos - b sin, a sin + b cos)."
+        slowest = rope_angles(torch.tensor([context]), head_dim, theta=float(got))
+        turn = slowest[0, -1].item() / (2 * math.pi)  # turns of the slowest pair
+        assert abs(turn - 1) < 1e-4, (
+            f"{label}: with base {got:.6g} the slowest pair turns {turn:.6f} times "
+            f"over {context} positions, want exactly 1. Its angle per position is "
+            "base ** (-(head_dim - 2) / head_dim); solve for base."
         )
 
 
 @exercise("alibi_slopes")
 def verify_alibi_slopes(fn) -> None:
     """``alibi_slopes(n_heads)``: one slope per head, for a power-of-two head count."""
-    from transformers.models.bloom.modeling_bloom import build_alibi_tensor
+    with warnings.catch_warnings():  # transformers' tqdm warns about Jupyter widgets
+        warnings.simplefilter("ignore")
+        from transformers.models.bloom.modeling_bloom import build_alibi_tensor
 
     for n_heads in [1, 2, 4, 8, 16]:
         # BLOOM's bias for positions (0, 1) is (0, slope): the oracle's slopes.

@@ -9,6 +9,7 @@ from __future__ import annotations
 import sys
 
 COMMANDS = {
+    "generate": "llmlab.recipes.generate_cli",
     "train": "llmlab.recipes.train_cli",
 }
 

@@ -12,7 +12,18 @@ once and then looked up, so on real text encoding costs about one regex pass.
 
 Differs from GPT-2's ``encoder.py`` in: ids instead of printable strings; special
 tokens follow tiktoken's ``allowed_special`` / ``disallowed_special`` rules, with the
-longest special winning where several start at the same place.
+longest special winning where several start at the same place; lone surrogates
+(``"\\ud800"``, common in text from JSON) become U+FFFD and surrogate pairs their
+character, as tiktoken does; a pattern that leaves characters out raises.
+
+Differs from tiktoken in: which characters are letters (``\\p{L}``) and numbers
+(``\\p{N}``) is decided by the installed ``regex`` module's Unicode tables, while
+tiktoken uses the tables compiled into its Rust regex engine. For the few code
+points one version has assigned and the other not (``"\\U0001DFF6"``, a letter
+for ``regex`` 2026.11, unknown to tiktoken 0.14), the pieces, and so GPT-2 ids,
+can differ: ``"\\U0001DFF6揍"`` is one piece here and two in tiktoken. We keep the
+``regex`` rule (the pattern means what it says in the Python that runs it); for
+tiktoken's exact ids use :meth:`BPETokenizer.to_tiktoken`.
 
 Taught in: chapters/01_tokenization.ipynb
 """
@@ -24,14 +35,20 @@ from collections.abc import Iterable, Iterator
 from itertools import chain
 from pathlib import Path
 
-import regex
-
-from llmlab.tokenizer import merging, pretokenize, serialization, special
+from llmlab.tokenizer import (
+    interchange,
+    merging,
+    pretokenize,
+    serialization,
+    special,
+    streaming,
+    validation,
+)
 from llmlab.tokenizer.gpt2_files import Merge, merges_from_ranks, read_gpt2_files
+from llmlab.tokenizer.ids import as_id_list
 from llmlab.tokenizer.training import learn_merges
 
 _CACHE_SIZE = 200_000
-_STREAM_CHUNK = 1 << 16
 _LONG_PIECE = 200  # bytes; longer pieces use the O(n log n) merge loop
 
 
@@ -61,8 +78,8 @@ class BPETokenizer:
         special_tokens: dict[str, int],
         pattern: str = pretokenize.GPT2_PATTERN,
     ):
-        if sorted(byte_ids) != list(range(256)):
-            raise ValueError("byte_ids must be a permutation of 0..255")
+        self._regex = validation.check_pattern(pattern)
+        validation.check_description(byte_ids, merges, special_tokens)
         self.pattern = pattern
         self.byte_ids = list(byte_ids)
         self.merges = [tuple(m) for m in merges]
@@ -70,9 +87,15 @@ class BPETokenizer:
         self.vocab: dict[int, bytes] = {i: bytes([b]) for b, i in enumerate(byte_ids)}
         self._ranks: dict[tuple[int, int], int] = {}
         last = -1
-        for left, right, new in self.merges:
-            if new in self.vocab or left not in self.vocab or right not in self.vocab:
-                raise ValueError(f"merge ({left}, {right}) -> {new} is inconsistent")
+        for k, (left, right, new) in enumerate(self.merges):
+            unmade = [i for i in (left, right) if i not in self.vocab]
+            if unmade or new in self.vocab:
+                problem = (
+                    f"joins id {unmade[0]}, which no byte or earlier merge makes"
+                    if unmade
+                    else f"makes id {new}, which is already a token"
+                )
+                raise ValueError(f"merge {k} [{left}, {right}, {new}] {problem}")
             if new <= last:  # encoding applies merges lowest id first
                 raise ValueError(f"merge ids must increase; {new} comes after {last}")
             last = new
@@ -86,7 +109,6 @@ class BPETokenizer:
         self._token_ids = {t: i for i, t in self.vocab.items() if i not in specials}
         if len(self._token_ids) != len(self.vocab) - len(specials):
             raise ValueError("two merges make the same bytes; ids would be ambiguous")
-        self._regex = regex.compile(pattern)
         self._cache = _PieceCache(self._encode_piece)
         self._special_res: dict = {}
 
@@ -159,11 +181,46 @@ class BPETokenizer:
 
     @classmethod
     def from_gpt2_files(
-        cls, encoder_json_path: str | Path, vocab_bpe_path: str | Path
+        cls,
+        encoder_json_path: str | Path,
+        vocab_bpe_path: str | Path,
+        *,
+        pattern: str = pretokenize.GPT2_PATTERN,
     ) -> BPETokenizer:
-        """GPT-2's tokenizer from its published ``encoder.json`` and ``vocab.bpe``."""
+        """GPT-2's tokenizer from its published ``encoder.json`` and ``vocab.bpe``
+        (Hugging Face's ``vocab.json`` and ``merges.txt`` have the same form)."""
         byte_ids, merges, specials = read_gpt2_files(encoder_json_path, vocab_bpe_path)
-        return cls(byte_ids=byte_ids, merges=merges, special_tokens=specials)
+        return cls(
+            byte_ids=byte_ids, merges=merges, special_tokens=specials, pattern=pattern
+        )
+
+    @classmethod
+    def from_vocab_and_merges(
+        cls,
+        vocab: dict[int, bytes],
+        merges: list[tuple[bytes, bytes]],
+        *,
+        pattern: str = pretokenize.GPT2_PATTERN,
+        special_tokens: Iterable[str] | dict[str, int] | None = None,
+    ) -> BPETokenizer:
+        """From a vocabulary ``{id: bytes}`` and merges ``[(bytes, bytes)]`` in the
+        order they were learned (the form of Hugging Face's ``vocab.json`` and
+        ``merges.txt``). ``special_tokens``: ``{name: id}``, names (looked up in
+        ``vocab``, else given the next free ids), or ``None`` for every entry that
+        is neither a byte nor made by a merge. See ``interchange``."""
+        byte_ids, ids, specials = interchange.fields_from_vocab_and_merges(
+            vocab, merges, special_tokens
+        )
+        return cls(
+            byte_ids=byte_ids, merges=ids, special_tokens=specials, pattern=pattern
+        )
+
+    def to_vocab_and_merges(
+        self,
+    ) -> tuple[dict[int, bytes], list[tuple[bytes, bytes]]]:
+        """``({id: bytes}, [(bytes, bytes)])``, special tokens included in the
+        vocabulary; :meth:`from_vocab_and_merges` with :attr:`pattern` rebuilds it."""
+        return interchange.vocab_and_merges(self)
 
     @classmethod
     def from_tiktoken(
@@ -243,9 +300,10 @@ class BPETokenizer:
 
     def encode_ordinary(self, text: str) -> list[int]:
         """Encode ``text`` treating special-token text as ordinary text."""
-        if not isinstance(text, str):
-            raise TypeError(f"encode expects a str, got {type(text).__name__}")
-        pieces = self._regex.findall(text)
+        return self.encode(text, disallowed_special=())
+
+    def _encode_ordinary(self, text: str, offset: int) -> list[int]:
+        pieces = pretokenize.split(self._regex, text, offset)
         return list(chain.from_iterable(map(self._cache.__getitem__, pieces)))
 
     def encode(
@@ -261,23 +319,39 @@ class BPETokenizer:
         finding one in ``disallowed_special`` (by default every special not allowed)
         raises ``ValueError``; others are encoded as ordinary text.
         ``"Hello world"`` -> ``[15496, 995]`` with GPT-2's vocabulary.
+        Lone surrogates (``"\\ud800"``, as JSON may carry) become U+FFFD and
+        surrogate pairs their character, as in tiktoken.
         """
         if not isinstance(text, str):
             raise TypeError(f"encode expects a str, got {type(text).__name__}")
-        allowed, disallowed = special.resolve(
+        rules = special.resolve(
             self.special_tokens, allowed_special, disallowed_special
         )
+        return self._encode_at(text, 0, rules)
+
+    def _encode_at(
+        self, text: str, offset: int, rules: tuple[frozenset, frozenset]
+    ) -> list[int]:
+        """Ids of ``text``, which starts at index ``offset`` of the caller's text."""
+        allowed, disallowed = rules
         if disallowed:
-            special.raise_if_present(text, self._special_regex(disallowed))
+            special.raise_if_present(text, self._special_regex(disallowed), offset)
+        try:
+            return self._encode_segments(text, offset, allowed)
+        except UnicodeEncodeError:  # lone surrogates: tiktoken's repair, then again
+            text = text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+            return self._encode_segments(text, offset, allowed)
+
+    def _encode_segments(self, text: str, offset: int, allowed: frozenset) -> list[int]:
         if not allowed:
-            return self.encode_ordinary(text)
+            return self._encode_ordinary(text, offset)
         ids: list[int] = []
         start = 0
         for match in self._special_regex(allowed).finditer(text):
-            ids += self.encode_ordinary(text[start : match.start()])
+            ids += self._encode_ordinary(text[start : match.start()], offset + start)
             ids.append(self.special_tokens[match.group()])
             start = match.end()
-        ids += self.encode_ordinary(text[start:])
+        ids += self._encode_ordinary(text[start:], offset + start)
         return ids
 
     def _special_regex(self, names: frozenset[str]):
@@ -289,45 +363,36 @@ class BPETokenizer:
         """``[encode(t) for t in texts]``, same keyword arguments as :meth:`encode`."""
         return [self.encode(t, **kwargs) for t in texts]
 
-    def encode_iterable(self, iterable: Iterable[str], **kwargs) -> Iterator[int]:
+    def encode_iterable(
+        self,
+        iterable: Iterable[str],
+        *,
+        allowed_special: str | Iterable[str] = frozenset(),
+        disallowed_special: str | Iterable[str] = "all",
+    ) -> Iterator[int]:
         """Ids of the concatenation of ``iterable`` (e.g. an open file), streamed.
 
-        Gives exactly ``encode("".join(iterable))``. Text is encoded up to the last
-        safe cut point (see ``pretokenize.safe_cut``) once about 64k characters have
-        gathered; the rest waits for more input. Memory is bounded by that buffer,
-        or by the longest stretch of text without a cut point if that is longer.
+        Gives exactly ``encode("".join(iterable), ...)`` with the same arguments,
+        errors included, in bounded memory; see ``streaming``.
         """
-        parts: list[str] = []
-        size, wanted = 0, _STREAM_CHUNK
-        for chunk in iterable:
-            if not isinstance(chunk, str):
-                raise TypeError(f"encode_iterable got {type(chunk).__name__}, not str")
-            parts.append(chunk)
-            size += len(chunk)
-            if size < wanted:
-                continue
-            buffer = "".join(parts)
-            cut = pretokenize.safe_cut(buffer, len(buffer) - 1, self.special_tokens)
-            if cut > 0:
-                yield from self.encode(buffer[:cut], **kwargs)
-                buffer = buffer[cut:]
-            # With no cut point, wait for twice as much text before looking again.
-            parts, size = [buffer], len(buffer)
-            wanted = _STREAM_CHUNK if cut > 0 else 2 * size
-        if parts:
-            yield from self.encode("".join(parts), **kwargs)
+        rules = special.resolve(
+            self.special_tokens, allowed_special, disallowed_special
+        )
+        return streaming.encode_stream(
+            iterable,
+            lambda text, offset: self._encode_at(text, offset, rules),
+            self.special_tokens,
+        )
 
     # ------------------------------------------------------------------ decoding
     def decode_bytes(self, ids: Iterable[int]) -> bytes:
-        """Concatenated bytes of the tokens ``ids``."""
-        if hasattr(ids, "tolist"):  # a torch tensor or numpy array
-            ids = ids.tolist()
-        elif not isinstance(ids, list):
-            ids = list(ids)
+        """Concatenated bytes of the tokens ``ids``: ints, or a 1-D integer tensor or
+        array (see ``ids``)."""
+        ids = as_id_list(ids)
         try:
             return b"".join([self.vocab[i] for i in ids])
-        except (KeyError, TypeError):
-            bad = [i for i in ids if not isinstance(i, int) or i not in self.vocab]
+        except KeyError:
+            bad = [i for i in ids if i not in self.vocab]
             raise ValueError(
                 f"unknown token id(s) {bad[:5]}; ids go from 0 to {self.vocab_size - 1}"
             ) from None
@@ -344,8 +409,22 @@ class BPETokenizer:
 
     @classmethod
     def load(cls, path: str | Path) -> BPETokenizer:
-        """Read a tokenizer written by :meth:`save`; ids are identical."""
-        return cls(**serialization.load_fields(path))
+        """Read a tokenizer written by :meth:`save`; ids are identical.
+
+        A truncated, edited or foreign file raises ``TokenizerFileError`` (a
+        ``ValueError``) naming the file and the problem."""
+        fields = serialization.load_fields(path)
+        try:
+            return cls(**fields)
+        except ValueError as error:
+            raise serialization.TokenizerFileError(f"{path}: {error}") from None
+
+    def save_gpt2_files(
+        self, vocab_json_path: str | Path, merges_txt_path: str | Path
+    ) -> None:
+        """Write GPT-2 / Hugging Face ``vocab.json`` + ``merges.txt`` (atomically),
+        which :meth:`from_gpt2_files` reads back; the pattern is not stored."""
+        interchange.save_gpt2_files(self, vocab_json_path, merges_txt_path)
 
     def to_tiktoken(self, name: str = "llmlab-bpe"):
         """A ``tiktoken.Encoding`` that gives the same ids, at tiktoken's speed."""

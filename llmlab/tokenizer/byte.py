@@ -8,6 +8,10 @@ Taught in: chapters/00_overview.ipynb, chapters/01_tokenization.ipynb
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from llmlab.tokenizer.ids import as_id_list
+
 
 class ByteTokenizer:
     """Text <-> UTF-8 bytes. ``"hi" -> [104, 105]``."""
@@ -19,10 +23,11 @@ class ByteTokenizer:
             raise TypeError(f"encode expects a str, got {type(text).__name__}")
         return list(text.encode("utf-8"))
 
-    def decode(self, ids: list[int], *, errors: str = "replace") -> str:
+    def decode(self, ids: Iterable[int], *, errors: str = "replace") -> str:
         """Bytes back to text; a split UTF-8 character becomes U+FFFD unless
-        ``errors="strict"``."""
-        bad = [i for i in ids if not 0 <= int(i) < 256]
+        ``errors="strict"``. ``ids``: ints, or a 1-D integer tensor or array."""
+        ids = as_id_list(ids)
+        bad = [i for i in ids if not 0 <= i < 256]
         if bad:
             raise ValueError(f"byte ids must be in 0..255, got {bad[:5]}")
-        return bytes(int(i) for i in ids).decode("utf-8", errors=errors)
+        return bytes(ids).decode("utf-8", errors=errors)

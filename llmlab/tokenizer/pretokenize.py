@@ -49,6 +49,39 @@ def special_regex(specials: Iterable[str]) -> regex.Pattern | None:
     return regex.compile("|".join(regex.escape(s) for s in ordered))
 
 
+def split(compiled: regex.Pattern, text: str, offset: int = 0) -> list[str]:
+    """The pieces of ``text``, which must cover it: no character may be dropped.
+
+    ``offset`` is where ``text`` starts in the caller's whole text, for the error
+    message. ``"hello, world"`` with ``\\p{L}+`` raises: ``", "`` matches no piece.
+    """
+    pieces = compiled.findall(text)
+    if len("".join(pieces)) != len(text):  # join is the fastest way to sum
+        _raise_uncovered(compiled, text, offset)
+    return pieces
+
+
+def _raise_uncovered(compiled: regex.Pattern, text: str, offset: int) -> None:
+    end, gap_end = 0, len(text)
+    for match in compiled.finditer(text):
+        if match.start() > end:
+            gap_end = match.start()
+            break
+        end = match.end()
+    if end >= len(text):
+        raise ValueError(
+            f"the pre-tokenization pattern {compiled.pattern!r} has capturing "
+            "groups, so its pieces are not whole matches; write (?:...) instead"
+        )
+    gap = text[end:gap_end]
+    raise ValueError(
+        f"the pre-tokenization pattern {compiled.pattern!r} does not cover the "
+        f"text: {gap[:20]!r} at index {offset + end} matches no piece and would be "
+        "lost. Add an alternative that matches everything else, e.g. end the "
+        "pattern with |\\s+|\\S"
+    )
+
+
 def safe_cut(text: str, end: int, specials: Iterable[str] = ()) -> int:
     """The largest cut point ``0 < i <= end`` in ``text``, or 0 if there is none.
 
@@ -81,12 +114,24 @@ def count_pieces(
 ) -> Counter[str]:
     """How often each pre-token occurs in ``texts``, with special tokens removed.
 
-    ``["ab ab", "ab"]`` -> ``{"ab": 2, " ab": 1}``.
+    ``["ab ab", "ab"]`` -> ``{"ab": 2, " ab": 1}``. Raises ``ValueError`` if the
+    pattern leaves characters out of every piece, as encoding would.
     """
     compiled, cutter = regex.compile(pattern), special_regex(specials)
     parts = texts if cutter is None else chain.from_iterable(map(cutter.split, texts))
+    lengths: list[int] = []
+    measured = (lengths.append(len(part)) or part for part in parts)
     # Counter.update over one chained iterator: the loop runs in C.
-    return Counter(chain.from_iterable(map(compiled.findall, parts)))
+    counts = Counter(chain.from_iterable(map(compiled.findall, measured)))
+    covered = sum(len(piece) * n for piece, n in counts.items())
+    if covered != sum(lengths):
+        raise ValueError(
+            f"the pre-tokenization pattern {pattern!r} does not cover the text: "
+            f"{sum(lengths) - covered} of {sum(lengths)} characters match no piece "
+            "and would be lost. Add an alternative that matches everything else, "
+            "e.g. end the pattern with |\\s+|\\S"
+        )
+    return counts
 
 
 def _count_files(

@@ -60,13 +60,14 @@ def resolve(
     return allowed, _as_set(disallowed_special, every, "disallowed_special")
 
 
-def raise_if_present(text: str, disallowed: regex.Pattern) -> None:
-    """Raise ``ValueError`` naming the first disallowed special token in ``text``."""
+def raise_if_present(text: str, disallowed: regex.Pattern, offset: int = 0) -> None:
+    """Raise ``ValueError`` naming the first disallowed special token in ``text``;
+    ``offset`` is where ``text`` starts in the whole text (for streaming)."""
     match = disallowed.search(text)
     if match is not None:
         raise ValueError(
             f"text contains the special token {match.group()!r} at index "
-            f"{match.start()}, which is disallowed. Pass allowed_special="
+            f"{offset + match.start()}, which is disallowed. Pass allowed_special="
             f"{{{match.group()!r}}} to encode it as a special token, or "
             "disallowed_special=() to encode it as ordinary text."
         )

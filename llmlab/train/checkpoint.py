@@ -1,161 +1,198 @@
-"""Checkpoints: safetensors for tensors, JSON for everything else, written atomically.
+"""Checkpoints: named modules and optimizers, safetensors + JSON, written atomically.
 
 A checkpoint is a directory holding two files:
 
-- ``weights-<hash>.safetensors``: the model's weights and the optimizer's tensors
-  (AdamW's two moving averages per weight). safetensors stores raw tensors with a
-  JSON header; unlike ``torch.save`` it cannot run code when loaded (no pickle).
-- ``checkpoint.json``: the configs, the step, the optimizer's hyper-parameters,
-  the random-number generator states, the metrics history, and the name and
-  SHA-256 of the weights file.
+- ``weights-<hash>.safetensors``: the tensors of every named module
+  (``module.<name>.<param>``) and optimizer (``optimizer.<name>.<i>.<key>``, e.g.
+  AdamW's two moving averages). safetensors stores raw tensors with a JSON header;
+  unlike ``torch.save`` it cannot run code when loaded (no pickle).
+- ``checkpoint.json``: the step, each module's config and tied-weight aliases,
+  each optimizer's hyper-parameters, the training config and metrics history, the
+  random-number generator states, and the name and SHA-256 of the weights file.
 
-The JSON file is the commit point. Saving writes a new weights file under a new
-name, then a temporary JSON file, flushes both to disk (fsync) and finally renames
-the JSON over the old one (``os.replace`` is atomic). A crash at any moment leaves
-either the old checkpoint or the new one, never a mix; loading checks the hash,
-so a truncated or corrupted file is rejected with a clear error.
+Pretraining saves one module, ``"model"``; RLHF saves several together, e.g.
+``save_checkpoint(d, modules={"policy": p, "value": v, "reference": r},
+optimizers={"policy": opt_p, "value": opt_v}, step=it)``. The JSON file is the
+commit point (see ``checkpoint_files``): a crash leaves the old checkpoint or the
+new one, a reader sees one of them, and loading checks the hash. A checkpoint
+holding a NaN or infinity is refused, so a diverged run never replaces a good one.
 
 Taught in: chapters/06_pretraining.ipynb
 """
 
 from __future__ import annotations
 
-import base64
 import dataclasses
-import hashlib
-import json
-import os
+from collections.abc import Mapping
 from pathlib import Path
 
 import torch
+import torch.distributed as dist
 from torch import nn
 
-from llmlab.utils.atomic import atomic_replace, fsync_dir, fsync_file
+from llmlab.train import checkpoint_files as files
+from llmlab.train import checkpoint_state as state
+from llmlab.train.checkpoint_files import (
+    INDEX,
+    CheckpointError,
+    CheckpointLockedError,
+    DirectoryLock,
+)
 
-FORMAT, VERSION = "llmlab-checkpoint", 1
-INDEX = "checkpoint.json"
-
-
-class CheckpointError(ValueError):
-    """A checkpoint that is missing, truncated, corrupted or does not fit."""
+FORMAT, VERSION = "llmlab-checkpoint", 2
+__all__ = ["CheckpointError", "CheckpointLockedError", "DirectoryLock", "INDEX"]
 
 
 def exists(directory: str | Path) -> bool:
     return (Path(directory) / INDEX).is_file()
 
 
-def save(
+def save_checkpoint(
     directory: str | Path,
     *,
-    model: nn.Module,
-    optimizer=None,
-    config=None,
+    modules: Mapping[str, nn.Module],
+    optimizers: Mapping[str, torch.optim.Optimizer] | None = None,
+    step: int,
+    train_config=None,
     history=None,
     generator: torch.Generator | None = None,
     extra: dict | None = None,
+    lock: DirectoryLock | None = None,
 ) -> Path:
-    """Write a checkpoint into ``directory`` atomically; returns the JSON path."""
-    directory = Path(directory)
-    directory.mkdir(parents=True, exist_ok=True)
-    tensors, aliases = _model_tensors(model)
-    index = {
-        "format": FORMAT,
-        "version": VERSION,
-        "aliases": aliases,
-        "step": len(history.step) if history is not None else 0,
-        "model_config": _config_dict(getattr(model, "config", None)),
-        "train_config": config.to_dict() if config is not None else None,
-        "history": history.to_dict() if history is not None else None,
-        "rng": _rng_states(generator),
-        "extra": extra or {},
-    }
-    if optimizer is not None:
-        index["optimizer"] = _optimizer_state(optimizer, tensors)
-    weights = _write_weights(directory, tensors)
-    index["weights_file"], index["weights_sha256"] = weights.name, _sha256(weights)
-    _atomic_write_text(directory / INDEX, json.dumps(index, indent=1))
-    _remove_stale(directory, keep=weights.name)
+    """Write named modules and optimizers into ``directory`` atomically.
+
+    Every rank of a distributed run calls this (gathering a sharded module is a
+    collective); rank 0 writes. ``lock`` is a ``DirectoryLock`` the caller
+    already holds (``fit`` holds one for the whole run); without it the
+    directory is locked for the duration of the save. Returns the JSON path.
+    """
+    directory, optimizers = Path(directory), dict(optimizers or {})
+    _check_names(modules, optimizers)
+    tensors, index = {}, _index_head(step, train_config, history, generator, extra)
+    for name, module in modules.items():
+        weights, aliases = state.module_tensors(module)
+        config = state.config_dict(getattr(state.unwrap(module), "config", None))
+        index["modules"][name] = {"config": config, "aliases": aliases}
+        tensors.update({f"module.{name}.{k}": v for k, v in weights.items()})
+    for name, optimizer in optimizers.items():
+        opt_tensors, index["optimizers"][name] = state.optimizer_tensors(optimizer)
+        tensors.update({f"optimizer.{name}.{k}": v for k, v in opt_tensors.items()})
+    if _rank() == 0:
+        bad = state.non_finite(tensors)
+        if bad:
+            raise CheckpointError(
+                f"refusing to save a checkpoint with NaN/inf in {bad[:5]} into "
+                f"{directory}; the previous checkpoint there is kept"
+            )
+        _write(directory, tensors, index, lock)
+    if dist.is_available() and dist.is_initialized():
+        dist.barrier()  # no rank reads the directory before rank 0 has written
     return directory / INDEX
 
 
-def load(
+def load_checkpoint(
     directory: str | Path,
     *,
-    model: nn.Module | None = None,
-    optimizer=None,
+    modules: Mapping[str, nn.Module] | None = None,
+    optimizers: Mapping[str, torch.optim.Optimizer] | None = None,
     generator: torch.Generator | None = None,
     restore_global_rng: bool = False,
 ) -> dict:
-    """Read and verify a checkpoint; load it into whatever objects are given.
+    """Read and verify a checkpoint; load it into the named objects given.
 
-    Returns the JSON index (a dict). Raises ``CheckpointError`` when anything is
-    missing, truncated, corrupted, or does not match the model.
+    A module whose ``config`` differs from the saved one is refused (naming the
+    fields), even when the tensor shapes would fit. Returns the JSON index.
     """
+    directory = Path(directory)
     index, tensors = read(directory)
-    if model is not None:
-        state = {
-            k[len("model.") :]: v for k, v in tensors.items() if k.startswith("model.")
-        }
-        state.update({alias: state[orig] for alias, orig in index["aliases"].items()})
+    for name, module in (modules or {}).items():
+        saved = _entry(index, "modules", name, directory)
+        _check_config(saved["config"], module, name, directory)
+        weights = _prefixed(tensors, f"module.{name}.")
+        weights.update({a: weights[n] for a, n in saved["aliases"].items()})
         try:
-            model.load_state_dict(state, strict=True)
+            state.load_module(module, weights)
         except RuntimeError as error:
             raise CheckpointError(
-                f"checkpoint in {directory} does not fit the model: {error}"
+                f"checkpoint in {directory} does not fit module {name!r}: {error}"
             ) from error
-    if optimizer is not None:
-        if "optimizer" not in index:
-            raise CheckpointError(f"checkpoint in {directory} has no optimizer state")
-        optimizer.load_state_dict(_optimizer_state_dict(index["optimizer"], tensors))
+    for name, optimizer in (optimizers or {}).items():
+        saved = _entry(index, "optimizers", name, directory)
+        opt_tensors = _prefixed(tensors, f"optimizer.{name}.")
+        optimizer.load_state_dict(state.optimizer_state_dict(saved, opt_tensors))
     rng = index["rng"]
     if generator is not None and rng.get("generator") is not None:
-        generator.set_state(_decode_state(rng["generator"]))
+        generator.set_state(state.decode_state(rng["generator"]))
     if restore_global_rng:
-        torch.set_rng_state(_decode_state(rng["torch"]))
+        torch.set_rng_state(state.decode_state(rng["torch"]))
     return index
 
 
 def read(directory: str | Path) -> tuple[dict, dict[str, torch.Tensor]]:
-    """The verified JSON index and every tensor of a checkpoint."""
-    from safetensors import SafetensorError
-    from safetensors.torch import load_file
-
+    """The verified JSON index and every tensor of a checkpoint (any version)."""
     directory = Path(directory)
-    path = directory / INDEX
-    if not path.is_file():
-        raise CheckpointError(f"no checkpoint in {directory}: {INDEX} is missing")
-    try:
-        index = json.loads(path.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError) as error:
-        raise CheckpointError(
-            f"{path} is not valid JSON (truncated or corrupted?): {error}"
-        ) from error
-    if not isinstance(index, dict) or index.get("format") != FORMAT:
-        raise CheckpointError(f"{path} is not an llmlab checkpoint")
+    files.clean_if_idle(directory)
+    index, tensors = files.read_verified(directory)
+    if index.get("format") != FORMAT:
+        raise CheckpointError(f"{directory / INDEX} is not an llmlab checkpoint")
+    if index.get("version") == 1:
+        return _upgrade_v1(index, tensors)
     if index.get("version") != VERSION:
         raise CheckpointError(
-            f"{path} has version {index.get('version')!r}, "
-            f"this llmlab reads version {VERSION}"
+            f"{directory / INDEX} has version {index.get('version')!r}, "
+            f"this llmlab reads versions 1 and {VERSION}"
         )
-    weights = directory / str(index.get("weights_file"))
-    if not weights.is_file():
-        raise CheckpointError(f"weights file {weights} named in {path} is missing")
-    digest = _sha256(weights)
-    if digest != index.get("weights_sha256"):
-        raise CheckpointError(
-            f"{weights} is corrupted or truncated: SHA-256 {digest[:16]}... does not "
-            f"match {str(index.get('weights_sha256'))[:16]}... recorded in {path}"
-        )
-    try:
-        return index, load_file(str(weights))
-    except SafetensorError as error:
-        raise CheckpointError(f"{weights} cannot be read: {error}") from error
+    return index, tensors
 
 
-def resume(directory: str | Path, *, model: nn.Module, optimizer, generator, config):
+def module_config(index: dict, name: str = "model") -> dict | None:
+    """The saved config (plain dict) of module ``name`` in a checkpoint index."""
+    return index["modules"][name]["config"]
+
+
+def save(directory, *, model, optimizer=None, config=None, history=None, **kwargs):
+    """One model (and optimizer) under the name ``"model"``; see save_checkpoint."""
+    return save_checkpoint(
+        directory,
+        modules={"model": model},
+        optimizers={"model": optimizer} if optimizer is not None else None,
+        step=len(history.step) if history is not None else 0,
+        train_config=config,
+        history=history,
+        **kwargs,
+    )
+
+
+def load(directory, *, model=None, optimizer=None, **kwargs) -> dict:
+    """Load the ``"model"`` module (and optimizer); see load_checkpoint."""
+    return load_checkpoint(
+        directory,
+        modules={"model": model} if model is not None else None,
+        optimizers={"model": optimizer} if optimizer is not None else None,
+        **kwargs,
+    )
+
+
+def resume(directory, *, model, optimizer, generator, config):
     """Load everything ``fit`` needs to continue; returns the restored History."""
     from llmlab.train.history import History
 
+    saved = read_train_config(directory)
+    ignorable = {
+        "eval_interval",
+        "eval_batches",
+        "checkpoint_interval",
+        "checkpoint_minutes",
+    }
+    current = config.to_dict()
+    differ = sorted(
+        k for k, v in current.items() if k not in ignorable and saved.get(k) != v
+    )
+    if differ:
+        raise CheckpointError(
+            f"cannot resume from {directory}: TrainConfig differs in {differ} "
+            f"(checkpoint: {[saved.get(k) for k in differ]})"
+        )
     index = load(
         directory,
         model=model,
@@ -163,71 +200,14 @@ def resume(directory: str | Path, *, model: nn.Module, optimizer, generator, con
         generator=generator,
         restore_global_rng=True,
     )
-    saved = index["train_config"]
-    ignorable = {"eval_interval", "eval_batches", "checkpoint_interval"}
-    differ = sorted(
-        k
-        for k, v in config.to_dict().items()
-        if k not in ignorable and saved.get(k) != v
-    )
-    if differ:
-        raise CheckpointError(
-            f"cannot resume from {directory}: TrainConfig differs in {differ} "
-            f"(checkpoint: {[saved.get(k) for k in differ]})"
-        )
     return History.from_dict(index["history"])
 
 
-def _model_tensors(model: nn.Module) -> tuple[dict[str, torch.Tensor], dict[str, str]]:
-    """State dict as ``model.<name>`` tensors; tied (shared) tensors stored once."""
-    tensors, aliases, seen = {}, {}, {}
-    for name, value in model.state_dict().items():
-        key = (value.data_ptr(), value.shape, value.stride(), value.dtype)
-        if value.numel() and key in seen:
-            aliases[name] = seen[key]  # e.g. a head weight tied to the embedding
-            continue
-        seen[key] = name
-        tensors[f"model.{name}"] = value.detach().cpu().contiguous()
-    return tensors, aliases
-
-
-def _optimizer_state(optimizer, tensors: dict) -> dict:
-    """Hyper-parameters and scalar state to JSON; state tensors into ``tensors``."""
-    state_dict = optimizer.state_dict()
-    scalars = {}
-    for index, state in state_dict["state"].items():
-        for key, value in state.items():
-            if isinstance(value, torch.Tensor):
-                tensors[f"optimizer.{index}.{key}"] = value.detach().cpu().contiguous()
-            else:
-                scalars[f"{index}.{key}"] = value
-    groups = [
-        {k: (list(v) if isinstance(v, tuple) else v) for k, v in group.items()}
-        for group in state_dict["param_groups"]
-    ]
-    return {"param_groups": groups, "scalars": scalars}
-
-
-def _optimizer_state_dict(saved: dict, tensors: dict) -> dict:
-    state: dict[int, dict] = {}
-    for name, value in tensors.items():
-        if name.startswith("optimizer."):
-            _, index, key = name.split(".", 2)
-            state.setdefault(int(index), {})[key] = value
-    for name, value in saved["scalars"].items():
-        index, key = name.split(".", 1)
-        state.setdefault(int(index), {})[key] = value
-    groups = [
-        {k: (tuple(v) if k == "betas" else v) for k, v in group.items()}
-        for group in saved["param_groups"]
-    ]
-    return {"state": state, "param_groups": groups}
-
-
-def _config_dict(config) -> dict | None:
-    if config is None or not dataclasses.is_dataclass(config):
-        return None
-    return json.loads(json.dumps(dataclasses.asdict(config), default=str))
+def read_train_config(directory) -> dict:
+    index = files.read_index(Path(directory))
+    saved = dict(index.get("train_config") or {})
+    defaults = {"checkpoint_minutes": None}  # fields newer than the checkpoint
+    return {**defaults, **saved}
 
 
 def config_from_dict(cls, values: dict):
@@ -241,47 +221,87 @@ def config_from_dict(cls, values: dict):
     return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
 
 
-def _rng_states(generator: torch.Generator | None) -> dict:
+def _index_head(step, train_config, history, generator, extra) -> dict:
+    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+        raise ValueError(f"step={step!r} must be an int >= 0")
     return {
-        "generator": _encode_state(generator.get_state()) if generator else None,
-        "torch": _encode_state(torch.get_rng_state()),
+        "format": FORMAT,
+        "version": VERSION,
+        "step": step,
+        "modules": {},
+        "optimizers": {},
+        "train_config": train_config.to_dict() if train_config is not None else None,
+        "history": history.to_dict() if history is not None else None,
+        "rng": state.rng_states(generator),
+        "extra": extra or {},
     }
 
 
-def _encode_state(state: torch.Tensor) -> str:
-    return base64.b64encode(state.numpy().tobytes()).decode("ascii")
+def _write(directory: Path, tensors: dict, index: dict, lock) -> None:
+    owned = lock is None
+    lock = lock or DirectoryLock(directory)
+    try:
+        weights = files.write_weights(directory, tensors)
+        index["weights_file"] = weights.name
+        index["weights_sha256"] = files.sha256_file(weights)
+        files.write_index(directory, index)
+        files.remove_stale(directory, keep=weights.name)
+    finally:
+        if owned:
+            lock.release()
 
 
-def _decode_state(text: str) -> torch.Tensor:
-    return torch.frombuffer(bytearray(base64.b64decode(text)), dtype=torch.uint8)
+def _check_names(modules: Mapping, optimizers: Mapping) -> None:
+    for name in [*modules, *optimizers]:
+        if not isinstance(name, str) or not name or "." in name:
+            raise ValueError(
+                f"checkpoint names must be non-empty, without '.': {name!r}"
+            )
+    if not modules:
+        raise ValueError("save_checkpoint needs at least one module")
 
 
-def _write_weights(directory: Path, tensors: dict[str, torch.Tensor]) -> Path:
-    from safetensors.torch import save_file
-
-    tmp = directory / f".weights-{os.getpid()}.tmp"
-    save_file(tensors, str(tmp))
-    fsync_file(tmp)
-    final = directory / f"weights-{_sha256(tmp)[:16]}.safetensors"
-    os.replace(tmp, final)
-    fsync_dir(directory)
-    return final
+def _entry(index: dict, kind: str, name: str, directory: Path) -> dict:
+    if name not in index[kind]:
+        raise CheckpointError(
+            f"checkpoint in {directory} has no {kind[:-1]} named {name!r}; "
+            f"it holds {sorted(index[kind])}"
+        )
+    return index[kind][name]
 
 
-def _atomic_write_text(path: Path, text: str) -> None:
-    with atomic_replace(path) as tmp:  # readers see the old file or the new one
-        tmp.write_text(text, encoding="utf-8")
+def _check_config(saved: dict | None, module: nn.Module, name: str, directory) -> None:
+    current = state.config_dict(getattr(state.unwrap(module), "config", None))
+    if saved is None or current is None or saved == current:
+        return
+    differ = sorted(k for k in {**saved, **current} if saved.get(k) != current.get(k))
+    detail = ", ".join(
+        f"{k}: saved {saved.get(k)!r}, model {current.get(k)!r}" for k in differ
+    )
+    raise CheckpointError(
+        f"checkpoint in {directory} was saved from a different {name!r} "
+        f"configuration ({detail})"
+    )
 
 
-def _remove_stale(directory: Path, *, keep: str) -> None:
-    for old in directory.glob("weights-*.safetensors"):
-        if old.name != keep:
-            old.unlink(missing_ok=True)
+def _prefixed(tensors: dict, prefix: str) -> dict:
+    return {k[len(prefix) :]: v for k, v in tensors.items() if k.startswith(prefix)}
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+def _upgrade_v1(index: dict, tensors: dict) -> tuple[dict, dict]:
+    """Version-1 checkpoints held one model and optimizer: name them "model"."""
+    index = {**index, "version": VERSION, "optimizers": {}}
+    index["modules"] = {
+        "model": {"config": index.get("model_config"), "aliases": index["aliases"]}
+    }
+    if "optimizer" in index:
+        index["optimizers"]["model"] = index["optimizer"]
+    renamed = {}
+    for key, value in tensors.items():
+        kind, rest = key.split(".", 1)
+        renamed[f"{'module' if kind == 'model' else 'optimizer'}.model.{rest}"] = value
+    return index, renamed
+
+
+def _rank() -> int:
+    return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0

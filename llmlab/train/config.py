@@ -5,6 +5,7 @@ Taught in: chapters/06_pretraining.ipynb
 
 from __future__ import annotations
 
+import math
 from dataclasses import asdict, dataclass
 
 
@@ -36,8 +37,10 @@ class TrainConfig:
     """Evaluate the validation loss every this many steps (and at the last step)."""
     eval_batches: int = 8
     """Validation batches per evaluation."""
-    checkpoint_interval: int | None = None
+    checkpoint_interval: int | None = 100
     """Save a checkpoint every this many steps (needs a checkpoint directory)."""
+    checkpoint_minutes: float | None = 10.0
+    """Also save when this many minutes have passed since the last save."""
     seed: int = 0
     """Seed for the batch-sampling generator when fit() is given none."""
     mixed_precision: bool = True
@@ -46,6 +49,7 @@ class TrainConfig:
     """Wrap the model in torch.compile when training on CUDA; ignored elsewhere."""
 
     def __post_init__(self) -> None:
+        self._check_numbers()
         positive = (
             "max_steps",
             "batch_size",
@@ -55,12 +59,12 @@ class TrainConfig:
         )
         for name in positive:
             value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
+            if not _is_int(value) or value < 1:
                 raise ValueError(f"{name}={value!r} must be a positive int")
-        if self.seq_len is not None and (
-            not isinstance(self.seq_len, int) or self.seq_len < 1
-        ):
-            raise ValueError(f"seq_len={self.seq_len!r} must be a positive int or None")
+        for name in ("seq_len", "checkpoint_interval"):
+            value = getattr(self, name)
+            if value is not None and (not _is_int(value) or value < 1):
+                raise ValueError(f"{name}={value!r} must be a positive int or None")
         if self.batch_size % self.grad_accum_steps:
             raise ValueError(
                 f"batch_size={self.batch_size} must be divisible by "
@@ -68,7 +72,7 @@ class TrainConfig:
             )
         if not 0 <= self.min_lr <= self.lr:
             raise ValueError(f"need 0 <= min_lr={self.min_lr} <= lr={self.lr}")
-        if not isinstance(self.warmup_steps, int) or self.warmup_steps < 0:
+        if not _is_int(self.warmup_steps) or self.warmup_steps < 0:
             raise ValueError(f"warmup_steps={self.warmup_steps!r} must be an int >= 0")
         if self.weight_decay < 0 or self.eps <= 0:
             raise ValueError(
@@ -76,12 +80,33 @@ class TrainConfig:
             )
         if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
             raise ValueError(f"betas={self.betas!r} must be two numbers in [0, 1)")
-        if self.grad_clip is not None and self.grad_clip <= 0:
-            raise ValueError(f"grad_clip={self.grad_clip} must be > 0 or None")
-        if self.checkpoint_interval is not None and self.checkpoint_interval < 1:
-            raise ValueError(
-                f"checkpoint_interval={self.checkpoint_interval} must be >= 1 or None"
-            )
+        for name in ("grad_clip", "checkpoint_minutes"):
+            value = getattr(self, name)
+            if value is not None and value <= 0:
+                raise ValueError(f"{name}={value} must be > 0 or None")
+        if not _is_int(self.seed):
+            raise ValueError(f"seed={self.seed!r} must be an int")
+        for name in ("mixed_precision", "compile"):
+            if not isinstance(getattr(self, name), bool):
+                raise ValueError(f"{name}={getattr(self, name)!r} must be a bool")
+
+    def _check_numbers(self) -> None:
+        """Every numeric setting is a real, finite number (NaN < 0 is False!)."""
+        values = {
+            name: getattr(self, name)
+            for name in ("lr", "min_lr", "weight_decay", "eps", "grad_clip")
+        }
+        values["checkpoint_minutes"] = self.checkpoint_minutes
+        if not isinstance(self.betas, (tuple, list)):
+            raise ValueError(f"betas={self.betas!r} must be two numbers in [0, 1)")
+        values.update({f"betas[{i}]": b for i, b in enumerate(self.betas)})
+        for name, value in values.items():
+            if value is None and name in ("grad_clip", "checkpoint_minutes"):
+                continue
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"{name}={value!r} must be a number")
+            if not math.isfinite(value):
+                raise ValueError(f"{name}={value!r} must be finite")
 
     @property
     def micro_batch_size(self) -> int:
@@ -94,3 +119,7 @@ class TrainConfig:
     @classmethod
     def from_dict(cls, values: dict) -> TrainConfig:
         return cls(**{**values, "betas": tuple(values["betas"])})
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)

@@ -20,6 +20,8 @@ class History:
     val_step: list[int] = field(default_factory=list)
     """Steps after which the validation loss was measured."""
     val_loss: list[float] = field(default_factory=list)
+    metrics: dict[str, list[float]] = field(default_factory=dict)
+    """Every metric a step's loss function reported, one value per step."""
     tokens_seen: int = 0
     seconds: float = 0.0
     """Wall-clock time spent in training steps and evaluation."""
@@ -34,6 +36,15 @@ class History:
 
     def to_dict(self) -> dict:
         return asdict(self)
+
+    def record(self, step: int, metrics: dict[str, float], lr: float) -> None:
+        """Append one step: its metrics (``loss``, ``grad_norm``, ...) and rate."""
+        self.step.append(step)
+        self.train_loss.append(metrics["loss"])
+        self.grad_norm.append(metrics["grad_norm"])
+        self.lr.append(lr)
+        for name, value in metrics.items():
+            self.metrics.setdefault(name, []).append(value)
 
     @classmethod
     def from_dict(cls, values: dict) -> History:

@@ -1,225 +1,298 @@
-"""The training loop: sample a batch, predict, score, backpropagate, clip, step.
+"""The training loop: draw a batch, take a step, evaluate and checkpoint on cadence.
 
 ``fit`` repeats ``train_step`` ``max_steps`` times, sets the learning rate from the
 schedule before each step, measures the validation loss now and then, records
-everything in a ``History`` and (optionally) writes checkpoints it can resume from.
-The same code runs on a laptop CPU and on a GPU: on CUDA it can add bf16 autocast
-and ``torch.compile``, both switched in ``TrainConfig``.
+every metric in a ``History`` and writes checkpoints it can resume from. The data
+is a 1-D token stream (pretraining: random windows, next-token loss) or any
+callable ``draw(generator) -> batch`` with a matching ``loss_fn``.
+
+The model may be wrapped (DDP, FSDP2): ``fit`` never reads the model's config
+(the window length comes from ``TrainConfig.seq_len`` or the ``seq_len``
+argument). In a process group every rank draws the same global batch offsets and
+keeps its own slice (see ``sample_windows``), so ranks see different windows
+and together exactly the batch of a single process; metrics are averaged over
+ranks, and rank 0 writes checkpoints. The same code runs on a laptop CPU and a
+GPU; on CUDA it can add bf16 autocast and ``torch.compile`` (``TrainConfig``).
 
 Taught in: chapters/06_pretraining.ipynb
 """
 
 from __future__ import annotations
 
-import contextlib
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import numpy as np
 import torch
+import torch.distributed as dist
 from torch import nn
 from tqdm import tqdm
 
-from llmlab.data.windows import TokenArray, sample_windows, sequential_windows
+from llmlab.data.windows import TokenArray, sample_windows
 from llmlab.train import checkpoint as ckpt
-from llmlab.train.clipping import clip_grad_norm, global_grad_norm
+from llmlab.train.cadence import CheckpointClock, eval_due
+from llmlab.train.checkpoint_state import unwrap
 from llmlab.train.config import TrainConfig
+from llmlab.train.evaluation import _to, evaluate
 from llmlab.train.history import History
-from llmlab.train.loss import cross_entropy
+from llmlab.train.loss import next_token_loss
 from llmlab.train.optim import AdamW, param_groups, set_lr
 from llmlab.train.schedule import lr_at
-from llmlab.utils.device import autocast_context
+from llmlab.train.step import Batch, LossFn, NonFiniteError, split_batch, train_step
+
+BatchSource = Callable[[torch.Generator], Batch]
+"""``draw(generator) -> batch``: this rank's batch for one step (all micro-batches)."""
 
 
-def build_optimizer(model: nn.Module, config: TrainConfig) -> AdamW:
+def build_optimizer(
+    model: nn.Module, config: TrainConfig, *, teaching: bool = False
+) -> torch.optim.Optimizer:
+    """AdamW over ``param_groups``: PyTorch's (fused, else foreach) by default,
+    llmlab's readable ``AdamW`` with ``teaching=True`` (same steps, slower)."""
     groups = param_groups(model, weight_decay=config.weight_decay)
-    return AdamW(groups, lr=config.lr, betas=config.betas, eps=config.eps)
-
-
-def train_step(
-    model: nn.Module,
-    micro_batches: list[tuple[torch.Tensor, torch.Tensor]],
-    optimizer: torch.optim.Optimizer,
-    *,
-    grad_clip: float | None = None,
-    autocast_dtype: torch.dtype | None = None,
-) -> tuple[float, float]:
-    """One optimizer step over ``k`` micro-batches (x, y), each (B/k, T) int64.
-
-    Each micro-batch loss is divided by ``k`` before backward, so the summed
-    gradient is the gradient of the mean loss over all B windows: accumulation
-    over k micro-batches equals one big batch. ``autocast_dtype`` (e.g. bf16)
-    runs the forward pass under autocast. Returns (loss, grad_norm).
-    """
-    optimizer.zero_grad(set_to_none=True)
-    k, total = len(micro_batches), 0.0
-    for x, y in micro_batches:
-        with _autocast(x.device, autocast_dtype):
-            loss = cross_entropy(model(x), y) / k  # predict, then score
-        loss.backward()  # backpropagate: gradients add up across micro-batches
-        total += loss.item()
-    params = [p for group in optimizer.param_groups for p in group["params"]]
-    norm = clip_grad_norm(params, grad_clip) if grad_clip else global_grad_norm(params)
-    optimizer.step()
-    return total, float(norm)
-
-
-@torch.no_grad()
-def evaluate(
-    model: nn.Module,
-    tokens: TokenArray,
-    *,
-    batch_size: int,
-    seq_len: int,
-    max_batches: int | None = None,
-    autocast_dtype: torch.dtype | None = None,
-) -> float:
-    """Mean next-token loss over the first windows of ``tokens`` (same every call)."""
-    was_training = model.training
-    model.eval()
-    device = next(model.parameters()).device
-    total, count = 0.0, 0
-    for x, y in sequential_windows(
-        tokens, batch_size=batch_size, seq_len=seq_len, max_batches=max_batches
-    ):
-        x, y = x.to(device), y.to(device)
-        with _autocast(device, autocast_dtype):
-            total += cross_entropy(model(x), y).item() * len(x)
-        count += len(x)
-    model.train(was_training)
-    return total / count
+    kwargs = dict(lr=config.lr, betas=config.betas, eps=config.eps)
+    if teaching:
+        return AdamW(groups, **kwargs)
+    try:
+        return torch.optim.AdamW(groups, fused=True, **kwargs)
+    except (RuntimeError, ValueError):  # a device or dtype without fused kernels
+        return torch.optim.AdamW(groups, foreach=True, **kwargs)
 
 
 def fit(
     model: nn.Module,
-    train_tokens: TokenArray,
+    data: TokenArray | BatchSource,
     config: TrainConfig,
     *,
+    loss_fn: LossFn = next_token_loss,
+    seq_len: int | None = None,
     val_tokens: TokenArray | None = None,
     device: torch.device | str | None = None,
     generator: torch.Generator | None = None,
+    optimizer: torch.optim.Optimizer | None = None,
     progress: bool = True,
     checkpoint_dir: str | Path | None = None,
     resume: bool = False,
     callback: Callable[[History], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
 ) -> History:
-    """Train ``model`` on windows of ``train_tokens`` (1-D ids), ``max_steps`` steps.
+    """Train ``model`` for ``config.max_steps`` steps; returns the History.
 
-    ``generator`` draws the batches (default: seeded with ``config.seed``). With
-    ``checkpoint_dir``, a checkpoint is written every ``config.checkpoint_interval``
-    steps and at the end; with ``resume=True`` a checkpoint found there is loaded
-    first and training continues from its step, reproducing the uninterrupted
-    run's losses (this also restores torch's global RNG state, which dropout
-    draws from). ``callback(history)`` runs after every step.
+    ``data``: a 1-D token array (windows of ``config.seq_len or seq_len`` tokens)
+    or a ``BatchSource``. ``generator`` draws the batches (default: seeded with
+    ``config.seed``, the same on every rank). ``optimizer`` defaults to
+    ``build_optimizer``. With ``checkpoint_dir``, the directory is locked and
+    checked before the first step and checkpoints are written on the
+    ``CheckpointClock``; ``resume=True`` continues from one found there,
+    reproducing the uninterrupted run's losses (torch's global RNG, which dropout
+    draws from, is restored too). ``callback(history)`` runs after every step;
+    when ``should_stop()`` returns True after a step, a checkpoint is saved and
+    ``fit`` returns early. A NaN/inf loss or gradient raises ``NonFiniteError``
+    naming the step, before the weights or any checkpoint change.
     """
-    device = torch.device(device) if device is not None else _device_of(model)
-    model.to(device).train()
-    seq_len = config.seq_len or model.config.context_length
+    rank, world = _rank_and_world()
+    device = _place(model, device)
     generator = generator or torch.Generator().manual_seed(config.seed)
-    optimizer = build_optimizer(model, config)
-    history = History()
-    if resume and checkpoint_dir is not None and ckpt.exists(checkpoint_dir):
-        history = ckpt.resume(
-            checkpoint_dir,
-            model=model,
-            optimizer=optimizer,
-            generator=generator,
-            config=config,
-        )
-    dtype = torch.bfloat16 if config.mixed_precision and device.type == "cuda" else None
-    forward = _maybe_compile(model, config, device)
-    start = len(history.step)
-    bar = tqdm(
-        range(start, config.max_steps),
-        disable=not progress,
-        desc="training",
-        initial=start,
-        total=config.max_steps,
-    )
-    for step in bar:
-        began = time.perf_counter()
-        lr = lr_at(
-            step,
-            lr=config.lr,
-            min_lr=config.min_lr,
-            warmup_steps=config.warmup_steps,
-            max_steps=config.max_steps,
-        )
-        set_lr(optimizer, lr)
-        batches = _micro_batches(train_tokens, config, seq_len, generator, device)
-        loss, norm = train_step(
-            forward,
-            batches,
-            optimizer,
-            grad_clip=config.grad_clip,
-            autocast_dtype=dtype,
-        )
-        _record(history, step, loss, lr, norm, config.batch_size * seq_len)
-        last = step + 1 == config.max_steps
-        if val_tokens is not None and ((step + 1) % config.eval_interval == 0 or last):
-            history.val_step.append(step)
-            history.val_loss.append(
-                evaluate(
-                    forward,
-                    val_tokens,
-                    batch_size=config.micro_batch_size,
-                    seq_len=seq_len,
-                    max_batches=config.eval_batches,
-                    autocast_dtype=dtype,
-                )
-            )
-        history.seconds += time.perf_counter() - began
-        bar.set_postfix(loss=f"{loss:.3f}", lr=f"{lr:.2e}")
-        if checkpoint_dir is not None and _checkpoint_due(config, step, last):
-            ckpt.save(
+    draw, tokens_per_step, window = _source(data, config, seq_len, rank, world, device)
+    optimizer = optimizer or build_optimizer(unwrap(model), config)
+    lock = _lock(checkpoint_dir) if checkpoint_dir is not None and rank == 0 else None
+    try:
+        history = History()
+        if resume and checkpoint_dir is not None and ckpt.exists(checkpoint_dir):
+            history = ckpt.resume(
                 checkpoint_dir,
-                model=model,
+                model=unwrap(model),
                 optimizer=optimizer,
-                config=config,
-                history=history,
                 generator=generator,
+                config=config,
             )
-        if callback is not None:
-            callback(history)
-    bar.close()
-    return history
+        run = _Run(model, config, optimizer, generator, checkpoint_dir, lock)
+        model.train()
+        return run.loop(
+            history,
+            draw,
+            loss_fn,
+            tokens_per_step,
+            evaluation=(val_tokens, window, device),
+            progress=progress and rank == 0,
+            callback=callback,
+            should_stop=should_stop,
+        )
+    finally:
+        if lock is not None:
+            lock.release()
 
 
-def _micro_batches(tokens, config: TrainConfig, seq_len: int, generator, device):
-    x, y = sample_windows(
-        tokens,
-        batch_size=config.batch_size,
-        seq_len=seq_len,
-        generator=generator,
-        device=device,
-    )
-    m = config.micro_batch_size
-    return list(zip(x.split(m), y.split(m)))  # k × ((B/k, T), (B/k, T))
+class _Run:
+    """The state of one ``fit`` call, so each phase of a step is a short method."""
+
+    def __init__(self, model, config, optimizer, generator, checkpoint_dir, lock):
+        self.model, self.config, self.optimizer = model, config, optimizer
+        self.generator, self.checkpoint_dir, self.lock = generator, checkpoint_dir, lock
+        self.device = device = next(model.parameters()).device
+        use_bf16 = config.mixed_precision and device.type == "cuda"
+        self.dtype = torch.bfloat16 if use_bf16 else None
+        self.forward = _maybe_compile(model, config, device)
+        self.clock = CheckpointClock(config)
+
+    def loop(self, history, draw, loss_fn, tokens_per_step, *, evaluation, **hooks):
+        config, start = self.config, len(history.step)
+        steps = range(start, config.max_steps)
+        bar = tqdm(
+            steps,
+            disable=not hooks["progress"],
+            desc="training",
+            initial=start,
+            total=config.max_steps,
+        )
+        for step in bar:
+            began = time.perf_counter()
+            lr = lr_at(
+                step,
+                lr=config.lr,
+                min_lr=config.min_lr,
+                warmup_steps=config.warmup_steps,
+                max_steps=config.max_steps,
+            )
+            set_lr(self.optimizer, lr)
+            batches = split_batch(draw(self.generator), config.grad_accum_steps)
+            metrics = self.step(step, batches, loss_fn)
+            history.record(step, metrics, lr)
+            history.tokens_seen += tokens_per_step
+            self.maybe_evaluate(history, step, *evaluation)
+            history.seconds += time.perf_counter() - began
+            bar.set_postfix(loss=f"{metrics['loss']:.3f}", lr=f"{lr:.2e}")
+            stop, save = self.decide(step, hooks["should_stop"])
+            if save:
+                self.save(history)
+            if hooks["callback"] is not None:
+                hooks["callback"](history)
+            if stop:
+                break
+        bar.close()
+        return history
+
+    def decide(self, step: int, should_stop) -> tuple[bool, bool]:
+        """(stop, save) after ``step``, the same on every rank: a sharded save is
+        a collective, and the minutes clock or a signal may differ between ranks."""
+        stop = should_stop is not None and bool(should_stop())
+        save = self.checkpoint_dir is not None and (stop or self.clock.due(step))
+        if dist.is_available() and dist.is_initialized():
+            flags = torch.tensor([float(stop), float(save)], device=self.device)
+            dist.all_reduce(flags, op=dist.ReduceOp.MAX)  # any rank's yes counts
+            stop, save = bool(flags[0]), bool(flags[1])
+        return stop, save
+
+    def step(self, step: int, micro_batches: list, loss_fn: LossFn) -> dict:
+        try:
+            metrics = train_step(
+                self.forward,
+                micro_batches,
+                loss_fn,
+                self.optimizer,
+                grad_clip=self.config.grad_clip,
+                autocast_dtype=self.dtype,
+            )
+        except NonFiniteError as error:
+            kept = f"; the checkpoint in {self.checkpoint_dir} is kept" * bool(
+                self.checkpoint_dir
+            )
+            raise NonFiniteError(f"step {step}: {error}{kept}") from None
+        return _mean_over_ranks(metrics, self.device)
+
+    def maybe_evaluate(self, history, step, val_tokens, seq_len, device) -> None:
+        if val_tokens is None or not eval_due(step, self.config):
+            return
+        history.val_step.append(step)
+        history.val_loss.append(
+            evaluate(
+                self.forward,
+                val_tokens,
+                batch_size=self.config.micro_batch_size,
+                seq_len=seq_len,
+                max_batches=self.config.eval_batches,
+                autocast_dtype=self.dtype,
+                device=device,
+            )
+        )
+
+    def save(self, history: History) -> None:
+        ckpt.save_checkpoint(
+            self.checkpoint_dir,
+            modules={"model": self.model},
+            optimizers={"model": self.optimizer},
+            step=len(history.step),
+            train_config=self.config,
+            history=history,
+            generator=self.generator,
+            lock=self.lock,
+        )
+        self.clock.saved()
 
 
-def _record(
-    history: History, step: int, loss: float, lr: float, norm: float, tokens: int
-) -> None:
-    history.step.append(step)
-    history.train_loss.append(loss)
-    history.lr.append(lr)
-    history.grad_norm.append(norm)
-    history.tokens_seen += tokens
+def _source(data, config: TrainConfig, seq_len, rank: int, world: int, device):
+    """(draw, tokens per step, window length) for a token stream or a source."""
+    if not isinstance(data, (np.ndarray, torch.Tensor)):
+        if not callable(data):
+            raise TypeError(
+                f"data must be a 1-D token array or a callable draw(generator), "
+                f"got {type(data).__name__}"
+            )
+        return (lambda g: _to(data(g), device)), 0, config.seq_len or seq_len
+    window = config.seq_len or seq_len
+    if window is None or isinstance(window, bool) or not isinstance(window, int):
+        raise ValueError(
+            "set TrainConfig.seq_len or pass seq_len= (fit does not read the model)"
+        )
+
+    def draw(generator: torch.Generator):
+        return sample_windows(
+            data,
+            batch_size=config.batch_size,
+            seq_len=window,
+            generator=generator,
+            device=device,
+            rank=rank,
+            world_size=world,
+        )  # (B/W, T) each
+
+    return draw, config.batch_size * window, window
 
 
-def _checkpoint_due(config: TrainConfig, step: int, last: bool) -> bool:
-    every = config.checkpoint_interval
-    return last or (every is not None and (step + 1) % every == 0)
+def _rank_and_world() -> tuple[int, int]:
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
 
 
-def _device_of(model: nn.Module) -> torch.device:
-    return next(model.parameters()).device
+def _mean_over_ranks(metrics: dict[str, float], device) -> dict[str, float]:
+    """Average each metric over the process group (a no-op in one process)."""
+    if not (dist.is_available() and dist.is_initialized()):
+        return metrics
+    names = sorted(metrics)
+    values = torch.tensor([metrics[n] for n in names], device=device)
+    dist.all_reduce(values)
+    world = dist.get_world_size()
+    return {n: float(v) / world for n, v in zip(names, values.tolist())}
 
 
-def _autocast(device: torch.device, dtype: torch.dtype | None):
-    if dtype is None:
-        return contextlib.nullcontext()
-    return autocast_context(device, dtype)
+def _place(model: nn.Module, device) -> torch.device:
+    if device is None:
+        return next(model.parameters()).device
+    model.to(device)
+    return torch.device(device)
+
+
+def _lock(checkpoint_dir) -> ckpt.DirectoryLock:
+    try:
+        return ckpt.DirectoryLock(checkpoint_dir)
+    except ckpt.CheckpointLockedError:
+        raise
+    except OSError as error:
+        raise ckpt.CheckpointError(
+            f"cannot write checkpoints into {checkpoint_dir}: {error}"
+        ) from error
 
 
 def _maybe_compile(model: nn.Module, config: TrainConfig, device: torch.device):

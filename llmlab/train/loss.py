@@ -28,6 +28,20 @@ def cross_entropy(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     return F.cross_entropy(logits.float(), targets)
 
 
+def next_token_loss(
+    model: torch.nn.Module, batch: tuple[torch.Tensor, torch.Tensor]
+) -> tuple[torch.Tensor, dict[str, float]]:
+    """The pretraining objective as a ``loss_fn`` for ``train_step``.
+
+    ``batch`` is (x, y), two (B, T) int64 tensors with y = x shifted by one.
+    Returns (mean loss, metrics); other objectives (SFT, reward model, DPO, PPO)
+    are functions of the same shape: ``loss_fn(model, batch) -> (loss, metrics)``.
+    """
+    x, y = batch
+    loss = cross_entropy(model(x), y)  # predict, then score
+    return loss, {}
+
+
 def cross_entropy_by_hand(logits: torch.Tensor, targets: torch.Tensor) -> torch.Tensor:
     """The same loss written out: logsumexp(logits) - logits[target], averaged.
 

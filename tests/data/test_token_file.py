@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -106,3 +108,19 @@ def test_fingerprint_separates_tokenizers() -> None:
     assert tokenizer_fingerprint(ByteTokenizer()) != tokenizer_fingerprint(
         CountingTokenizer()
     )
+
+
+def test_a_truncated_or_mistyped_cache_is_detected_and_rebuilt(tmp_path) -> None:
+    paths = _files(tmp_path, ["print('hi')\n" * 300, "pass\n" * 200])
+    tok, cache = CountingTokenizer(), tmp_path / "cache"
+    first = tokenize_files(paths, tok, cache_dir=cache, progress=False).tolist()
+    (data,) = cache.glob("tokens-*.bin")
+    (meta,) = cache.glob("tokens-*.json")
+    data.write_bytes(data.read_bytes()[:-2000])  # truncated by 2,000 bytes
+    again = tokenize_files(paths, tok, cache_dir=cache, progress=False)
+    assert again.tolist() == first
+    info = json.loads(meta.read_text())
+    meta.write_text(json.dumps({**info, "dtype": "uint32"}))  # wrong dtype recorded
+    assert tokenize_files(paths, tok, cache_dir=cache, progress=False).tolist() == first
+    with pytest.raises(ValueError, match=r"metadata says .* \(truncated, or the wrong"):
+        read_tokens(data, dtype="uint8", n_tokens=len(first))

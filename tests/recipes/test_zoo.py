@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import shutil
+
 import pytest
 import torch
 
@@ -57,3 +59,24 @@ def test_unknown_name_lists_the_known_ones(tmp_path) -> None:
     with pytest.raises(KeyError, match="stdlib-small"):
         pretrained("nope", cache_dir=tmp_path)
     assert "stdlib-small" in ZOO
+
+
+def test_a_damaged_entry_or_half_build_rebuilds_instead_of_wedging(tmp_path) -> None:
+    model, _ = pretrained(TINY, cache_dir=tmp_path, progress=False)
+    (entry,) = (tmp_path / "zoo").iterdir()
+    tokenizer_file = entry / "tokenizer.json"
+    tokenizer_file.write_text(tokenizer_file.read_text()[:500])  # a full disk
+    again, tokenizer = pretrained(TINY, cache_dir=tmp_path, progress=False)
+    for a, b in zip(model.state_dict().values(), again.state_dict().values()):
+        assert torch.equal(a, b)  # rebuilt: the same deterministic model
+    assert tokenizer.vocab_size == 300
+    # A half-built entry: truncated tokenizer and a corrupted checkpoint.
+    partial = entry.with_name(entry.name + ".partial")
+    shutil.rmtree(entry)
+    partial.mkdir()
+    (partial / "tokenizer.json").write_text('{"merges": [')
+    (partial / "checkpoint.json").write_text('{"format": "llmlab-ch')
+    third, _ = pretrained(TINY, cache_dir=tmp_path, progress=False)
+    for a, b in zip(model.state_dict().values(), third.state_dict().values()):
+        assert torch.equal(a, b)
+    assert not partial.exists()

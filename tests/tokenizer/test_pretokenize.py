@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 import regex
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -11,6 +12,7 @@ from llmlab.tokenizer.pretokenize import (
     count_pieces,
     safe_cut,
     special_regex,
+    split,
     split_for_workers,
 )
 
@@ -89,3 +91,40 @@ def test_count_pieces_removes_specials() -> None:
 
 def test_copied_pattern_is_tiktokens(tiktoken_gpt2) -> None:
     assert tiktoken_gpt2._pat_str == TIKTOKEN_GPT2
+
+
+def test_a_pattern_that_does_not_cover_the_text_raises() -> None:
+    """Issue 14 item 12: characters no piece matches are an error, never dropped."""
+    from llmlab.tokenizer import BPETokenizer
+
+    tok = BPETokenizer(
+        byte_ids=list(range(256)),
+        merges=[],
+        special_tokens={"<|x|>": 256},
+        pattern=r"\p{L}+",
+    )
+    with pytest.raises(ValueError, match="', ' at index 5 matches no piece"):
+        tok.encode("hello, world! 42")
+    with pytest.raises(ValueError, match="', ' at index 5 matches no piece"):
+        tok.encode_ordinary("hello, world! 42")
+    with pytest.raises(ValueError, match="' ' at index 10 matches no piece"):
+        tok.encode("<|x|>hello world", allowed_special="all")  # whole-text index
+    assert tok.decode(tok.encode("<|x|>hello", allowed_special="all")) == "<|x|>hello"
+
+
+def test_split_returns_the_pieces_of_covered_text() -> None:
+    compiled = regex.compile(GPT2_PATTERN)
+    assert split(compiled, "Hi there!") == ["Hi", " there", "!"]
+    assert split(compiled, "") == []
+    with pytest.raises(ValueError, match="'--' at index 12 matches no piece"):
+        split(regex.compile(r"\w+"), "ab--c", offset=10)
+    with pytest.raises(ValueError, match="has capturing groups"):
+        split(regex.compile(r"(a)b|\s+"), "ab ab")
+
+
+def test_training_with_a_pattern_that_does_not_cover_the_text_raises() -> None:
+    from llmlab.tokenizer import BPETokenizer
+
+    with pytest.raises(ValueError, match="does not cover the text: 6 of 16 char"):
+        BPETokenizer.train("hello, world! 42", vocab_size=260, pattern=r"\p{L}+")
+    assert count_pieces(["ab, c"], pattern=r"\w+|\W+") == {"ab": 1, ", ": 1, "c": 1}

@@ -20,7 +20,11 @@ def tiny_model(seed: int = 0) -> GPT:
     return GPT(config)
 
 
-@pytest.fixture
-def code_tokens() -> np.ndarray:
+def code_token_array() -> np.ndarray:
     """A repetitive, learnable byte stream (uint16, like a token file)."""
     return np.array(ByteTokenizer().encode(CODE * 60), dtype=np.uint16)
+
+
+@pytest.fixture
+def code_tokens() -> np.ndarray:
+    return code_token_array()

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import signal
@@ -11,9 +12,17 @@ import numpy as np
 import pytest
 import torch
 
-from llmlab.train import CheckpointError, TrainConfig, fit
+from llmlab.model import GPT
+from llmlab.train import (
+    CheckpointError,
+    CheckpointLockedError,
+    TrainConfig,
+    build_optimizer,
+    fit,
+    load_checkpoint,
+    save_checkpoint,
+)
 from llmlab.train import checkpoint as ckpt
-from llmlab.train.loop import build_optimizer
 from tests.train.conftest import tiny_model
 
 CONFIG = TrainConfig(
@@ -128,7 +137,7 @@ def test_missing_checkpoint_and_wrong_model(tmp_path, code_tokens) -> None:
         ckpt.load(tmp_path / "nothing")
     _saved(tmp_path, code_tokens)
     other = torch.nn.Linear(3, 3)
-    with pytest.raises(CheckpointError, match="does not fit the model"):
+    with pytest.raises(CheckpointError, match="does not fit module .model."):
         ckpt.load(tmp_path, model=other)
 
 
@@ -144,7 +153,7 @@ def test_a_crash_while_saving_keeps_the_last_good_checkpoint(
     def crash(src, dst):
         raise OSError("power cut")
 
-    monkeypatch.setattr(ckpt.os, "replace", crash)
+    monkeypatch.setattr(ckpt.files.os, "replace", crash)
     with pytest.raises(OSError, match="power cut"):
         ckpt.save(tmp_path, model=model)
     monkeypatch.undo()
@@ -173,8 +182,165 @@ def test_tied_weights_are_stored_once(tmp_path) -> None:
     model[1].weight = model[0].weight
     ckpt.save(tmp_path, model=model)
     index = json.loads((tmp_path / "checkpoint.json").read_text())
-    assert index["aliases"] == {"1.weight": "0.weight"}
+    assert index["modules"]["model"]["aliases"] == {"1.weight": "0.weight"}
     twin = torch.nn.Sequential(torch.nn.Embedding(5, 4), torch.nn.Linear(4, 5))
     ckpt.load(tmp_path, model=twin)
     assert torch.equal(twin[1].weight, model[0].weight)
     assert not list(tmp_path.glob(".*tmp")), os.listdir(tmp_path)
+
+
+def _trained_pair(seed: int):
+    """A module and an optimizer with real state after two steps."""
+    torch.manual_seed(seed)
+    module = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.Linear(8, 1))
+    opt = torch.optim.AdamW(module.parameters(), lr=0.1)
+    for _ in range(2):
+        opt.zero_grad()
+        module(torch.randn(3, 4)).sum().backward()
+        opt.step()
+    return module, opt
+
+
+def test_named_modules_and_optimizers_round_trip_exactly(tmp_path) -> None:
+    policy = tiny_model(seed=1)
+    policy_opt = build_optimizer(policy, CONFIG, teaching=True)
+    policy_opt.zero_grad()
+    policy(torch.randint(256, (2, 8))).sum().backward()
+    policy_opt.step()
+    value, value_opt = _trained_pair(2)
+    reference = tiny_model(seed=3)
+    modules = {"policy": policy, "value": value, "reference": reference}
+    optimizers = {"policy": policy_opt, "value": value_opt}
+    save_checkpoint(
+        tmp_path, modules=modules, optimizers=optimizers, step=17, extra={"kl": 0.5}
+    )
+
+    twins = {
+        "policy": tiny_model(9),
+        "value": _trained_pair(9)[0],
+        "reference": tiny_model(9),
+    }
+    twin_opts = {
+        "policy": build_optimizer(twins["policy"], CONFIG, teaching=True),
+        "value": torch.optim.AdamW(twins["value"].parameters(), lr=0.1),
+    }
+    index = load_checkpoint(tmp_path, modules=twins, optimizers=twin_opts)
+    assert index["step"] == 17 and index["extra"] == {"kl": 0.5}
+    for name, module in modules.items():
+        for (key, a), b in zip(
+            module.state_dict().items(), twins[name].state_dict().values()
+        ):
+            assert torch.equal(a, b), (name, key)
+    for name, opt in optimizers.items():
+        ours, theirs = opt.state_dict(), twin_opts[name].state_dict()
+        assert ours["param_groups"] == theirs["param_groups"]
+        for i, state in ours["state"].items():
+            for key, v in state.items():
+                w = theirs["state"][i][key]
+                assert torch.equal(torch.as_tensor(v), torch.as_tensor(w)), (name, key)
+    with pytest.raises(CheckpointError, match=r"no module named 'reward'.*policy"):
+        load_checkpoint(tmp_path, modules={"reward": tiny_model()})
+
+
+def test_stale_temp_files_are_cleaned_on_save_and_load(tmp_path) -> None:
+    model = tiny_model()
+    ckpt.save(tmp_path, model=model)
+    orphans = [tmp_path / ".weights-99999.tmp", tmp_path / ".checkpoint.json.9.tmp"]
+    for orphan in orphans:
+        orphan.write_bytes(b"x" * 1000)  # what a SIGKILL during a save leaves
+    ckpt.load(tmp_path, model=tiny_model(seed=4))
+    assert not any(o.exists() for o in orphans)
+    orphans[0].write_bytes(b"x" * 1000)
+    ckpt.save(tmp_path, model=model)
+    assert not orphans[0].exists()
+    assert len(list(tmp_path.glob("weights-*.safetensors"))) == 1
+
+
+def test_a_second_writer_gets_a_clear_error(tmp_path, code_tokens) -> None:
+    with ckpt.DirectoryLock(tmp_path):
+        with pytest.raises(
+            CheckpointLockedError, match=rf"another process \(pid {os.getpid()}\)"
+        ):
+            ckpt.save(tmp_path, model=tiny_model())
+        steps = []
+        with pytest.raises(CheckpointLockedError, match="being written"):
+            fit(
+                tiny_model(),
+                code_tokens,
+                CONFIG,
+                progress=False,
+                checkpoint_dir=tmp_path,
+                callback=steps.append,
+            )
+        assert steps == []  # refused before the first step
+    ckpt.save(tmp_path, model=tiny_model())  # released: the next writer proceeds
+
+
+def test_a_save_between_reading_the_index_and_the_weights_is_survived(
+    tmp_path, monkeypatch
+) -> None:
+    """The race a polling reader hits: it has read the index naming the old
+    weights file when a writer commits a new checkpoint and deletes that file."""
+    model = torch.nn.Linear(8, 8)
+    with torch.no_grad():
+        model.weight.fill_(1.0)
+    ckpt.save(tmp_path, model=model)
+    read_index, raced = ckpt.files.read_index, []
+
+    def index_then_a_save(directory):
+        index = read_index(directory)
+        if not raced:
+            raced.append(index["weights_file"])
+            with torch.no_grad():
+                model.weight.fill_(2.0)
+            ckpt.save(tmp_path, model=model)  # deletes the file `index` names
+        return index
+
+    monkeypatch.setattr(ckpt.files, "read_index", index_then_a_save)
+    _, tensors = ckpt.read(tmp_path)
+    assert not (tmp_path / raced[0]).exists()
+    assert bool((tensors["module.model.weight"] == 2.0).all())
+
+
+def test_a_non_finite_model_never_replaces_a_good_checkpoint(tmp_path) -> None:
+    model = tiny_model()
+    ckpt.save(tmp_path, model=model)
+    with torch.no_grad():
+        model.head.weight[0, 0] = float("nan")
+    with pytest.raises(CheckpointError, match="NaN/inf in .*token_embedding.weight"):
+        ckpt.save(tmp_path, model=model)
+    restored = tiny_model(seed=2)
+    ckpt.load(tmp_path, model=restored)
+    assert torch.isfinite(restored.head.weight).all()
+    assert torch.equal(restored.blocks[0].ffn.up.weight, model.blocks[0].ffn.up.weight)
+
+
+def test_a_different_model_config_is_refused_even_when_shapes_fit(tmp_path) -> None:
+    ckpt.save(tmp_path, model=tiny_model())
+    other = dataclasses.replace(tiny_model().config, attention_window=8)
+    with pytest.raises(CheckpointError, match="attention_window: saved None, model 8"):
+        ckpt.load(tmp_path, model=GPT(other))
+
+
+def test_version_1_checkpoints_still_load(tmp_path) -> None:
+    model = tiny_model()
+    tensors = {
+        f"model.{k}": v for k, v in model.state_dict().items() if k != "head.weight"
+    }
+    from safetensors.torch import save_file
+
+    save_file(tensors, str(tmp_path / "weights-old.safetensors"))
+    index = {
+        "format": "llmlab-checkpoint",
+        "version": 1,
+        "aliases": {"head.weight": "token_embedding.weight"},
+        "step": 3,
+        "model_config": None,
+        "rng": {"generator": None, "torch": None},
+        "weights_file": "weights-old.safetensors",
+        "weights_sha256": ckpt.files.sha256_file(tmp_path / "weights-old.safetensors"),
+    }
+    (tmp_path / "checkpoint.json").write_text(json.dumps(index))
+    twin = tiny_model(seed=5)
+    assert ckpt.load(tmp_path, model=twin)["step"] == 3
+    assert torch.equal(twin.head.weight, model.head.weight)

@@ -1,0 +1,118 @@
+"""How good is a code model? Bits per byte on held-out text, and how often its
+samples are valid Python.
+
+Bits per byte divides the model's total surprise (−log₂ p of every predicted
+token) by the number of bytes those tokens spell, so it compares models with
+different tokenizers. The parse rate samples from a prompt, keeps the text up to
+the last complete line, and counts how many samples ``ast.parse`` accepts.
+
+Taught in: chapters/07_sampling.ipynb
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+from collections.abc import Sequence
+
+import torch
+import torch.nn.functional as F
+
+from llmlab.generate.engine import generate
+from llmlab.generate.sampling import SamplingConfig
+from llmlab.generate.text_stream import token_bytes
+from llmlab.model import GPT
+
+
+@torch.no_grad()
+def bits_per_byte(
+    model: GPT,
+    tokenizer,
+    texts: Sequence[str],
+    *,
+    separator_id: int | None = None,
+    batch_size: int = 16,
+) -> float:
+    """Mean bits per byte of every token after the first, over ``texts`` joined
+    (with ``separator_id`` between them when given), scored in windows of the
+    model's context_length that overlap by one token, so each token is predicted
+    exactly once (with up to a window of context)."""
+    ids: list[int] = []
+    for text in texts:
+        ids += tokenizer.encode(text) + (
+            [separator_id] if separator_id is not None else []
+        )
+    if len(ids) < 2:
+        raise ValueError(f"texts hold {len(ids)} tokens; need at least 2")
+    device = next(model.parameters()).device
+    step = model.config.context_length
+    starts = list(range(0, len(ids) - 1, step))
+    nats = 0.0
+    for i in range(0, len(starts), batch_size):
+        chunk = [ids[s : s + step + 1] for s in starts[i : i + batch_size]]
+        width = max(len(c) for c in chunk)
+        x = torch.full((len(chunk), width), -100, dtype=torch.long)
+        for row, c in enumerate(chunk):
+            x[row, : len(c)] = torch.tensor(c)
+        x = x.to(device)
+        logits = model(x[:, :-1].clamp(min=0))  # (B, T, V)
+        targets = x[:, 1:]  # padding (-100) is ignored
+        nats += F.cross_entropy(
+            logits.flatten(0, 1).float(),
+            targets.flatten(),
+            ignore_index=-100,
+            reduction="sum",
+        ).item()
+    n_bytes = len(token_bytes(tokenizer, ids[1:]))
+    return nats / math.log(2) / n_bytes
+
+
+def complete_lines(text: str) -> str:
+    """``text`` up to and including its last newline ("" if it has none)."""
+    return text[: text.rfind("\n") + 1]
+
+
+def parses(source: str) -> bool:
+    """Whether ``ast.parse`` accepts ``source``."""
+    try:
+        ast.parse(source)
+    except (SyntaxError, ValueError):  # ValueError: null bytes
+        return False
+    return True
+
+
+def python_samples(
+    model: GPT,
+    tokenizer,
+    *,
+    n: int = 100,
+    prompt: str = "def ",
+    max_new_tokens: int = 200,
+    sampling: SamplingConfig = SamplingConfig(temperature=0.8),
+    generator: torch.Generator | None = None,
+    stop_id: int | None = None,
+) -> list[str]:
+    """``n`` samples of ``prompt`` + ``max_new_tokens`` tokens (ending early at
+    ``stop_id``, which is dropped), each trimmed to its last complete line."""
+    start = tokenizer.encode(prompt)
+    new = generate(
+        model,
+        [start] * n,
+        max_new_tokens=max_new_tokens,
+        sampling=sampling,
+        generator=generator,
+        stop_tokens=() if stop_id is None else (stop_id,),
+    )
+    texts = []
+    for tokens in new:
+        if stop_id is not None and tokens and tokens[-1] == stop_id:
+            tokens = tokens[:-1]
+        texts.append(complete_lines(tokenizer.decode(start + tokens)))
+    return texts
+
+
+def parse_rate(samples: Sequence[str]) -> float:
+    """Share of ``samples`` that ``ast.parse`` accepts."""
+    if not samples:
+        raise ValueError("no samples to parse")
+    return sum(parses(s) for s in samples) / len(samples)

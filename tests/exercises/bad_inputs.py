@@ -1,0 +1,112 @@
+"""Learner functions that go wrong, and the feedback ``check`` prints: one case
+list, read by tests/test_troubleshooting.py and scripts/troubleshooting_page.py
+(see tests/tokenizer/bad_inputs.py for the form of a case). ``run`` returns what
+``check`` printed."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+
+import torch
+
+from llmlab.exercises import check
+
+SECTION = "Exercise checks"
+INTRO = (
+    "What `check(name, fn)` prints in a chapter's exercise cell. It never raises for "
+    "a wrong answer, so the notebook still runs to the end; it returns False."
+)
+NOTES = ""
+
+
+def _printed(name: str, fn, **kwargs) -> str:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        check(name, fn, **kwargs)
+    return out.getvalue().strip()
+
+
+def softmax_forever(logits: torch.Tensor) -> torch.Tensor:
+    while True:
+        pass
+
+
+def softmax_in_place(logits: torch.Tensor) -> torch.Tensor:
+    logits.sub_(logits.max(-1, keepdim=True).values).exp_()
+    return logits / logits.sum(-1, keepdim=True)
+
+
+def softmax_crashing(logits: torch.Tensor) -> torch.Tensor:
+    return logits.exp() / logits.sum(dim=2)
+
+
+def _case(title: str, code: str, name: str, fn, match: str, **kwargs) -> dict:
+    return {
+        "title": title,
+        "code": code,
+        "run": lambda workdir: _printed(name, fn, **kwargs),
+        "raises": None,
+        "match": match,
+    }
+
+
+CASES = [
+    _case(
+        "An unfinished exercise (the stub still raises)",
+        'check("softmax", softmax)  # raise NotImplementedError',
+        "softmax",
+        lambda logits: (_ for _ in ()).throw(NotImplementedError),
+        "not done yet",
+    ),
+    _case(
+        "A function that never returns",
+        'check("softmax", softmax, timeout=0.2)  # while True: ...',
+        "softmax",
+        softmax_forever,
+        "ran for more than 0.2 s",
+        timeout=0.2,
+    ),
+    _case(
+        "A function that returns nothing",
+        'check("bpe_encode", bpe_encode)  # no return statement',
+        "bpe_encode",
+        lambda text, merges: None,
+        "returned None \\(is a `return` missing\\?\\)",
+    ),
+    _case(
+        "A function that returns a list where a tensor is expected",
+        'check("softmax", softmax)  # return probs.tolist()',
+        "softmax",
+        lambda logits: torch.softmax(logits, -1).tolist(),
+        "expected a tensor",
+    ),
+    _case(
+        "A function that returns the wrong shape",
+        'check("rms_norm", rms_norm)  # return x.mean(-1)',
+        "rms_norm",
+        lambda x, weight, eps: x.mean(-1),
+        "shape",
+    ),
+    _case(
+        "A function that returns NaN",
+        'check("softmax", softmax)  # exp overflows, inf / inf',
+        "softmax",
+        lambda logits: logits.exp() / logits.exp().sum(-1, keepdim=True),
+        "not finite",
+    ),
+    _case(
+        "A function that changes its input in place",
+        'check("softmax", softmax)  # logits.sub_(...).exp_()',
+        "softmax",
+        softmax_in_place,
+        "changed its argument `logits` in place",
+    ),
+    _case(
+        "A function that crashes",
+        'check("softmax", softmax)  # logits.sum(dim=2) on a 1-D tensor',
+        "softmax",
+        softmax_crashing,
+        "your function raised IndexError: .* \\(line \\d+: return logits.exp",
+    ),
+]
