@@ -106,3 +106,19 @@ def test_bad_arguments() -> None:
         streaming_nll(m, torch.arange(5), SlidingWindow(), window=40)
     with pytest.raises(ValueError, match="prompt is empty"):
         generate_streaming(m, [], SlidingWindow(), window=8, max_new_tokens=1)
+
+
+@pytest.mark.parametrize("policy", [SlidingWindow(), AttentionSinks(sinks=3)])
+def test_the_generate_engine_rolls_the_same_way(policy) -> None:
+    from llmlab.context import as_context_policy
+    from llmlab.generate import generate
+
+    m = model("rope", n_layers=2)
+    prompt = [5, 6, 7, 8]
+    ours = generate_streaming(
+        m, prompt, policy, window=BASE.context_length, max_new_tokens=50
+    )
+    engine = generate(
+        m, [prompt], max_new_tokens=50, policy=as_context_policy(policy, m)
+    )
+    assert engine == [ours]  # 54 tokens through a 16-token window, both ways
