@@ -132,7 +132,14 @@ def context_model(
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(spec.seed)
             model = GPT(spec.model)
-        fit(model, tokens, spec.train, device="cpu", progress=progress)
+        fit(
+            model,
+            tokens,
+            spec.train,
+            seq_len=spec.model.context_length,
+            device="cpu",
+            progress=progress,
+        )
         _publish(directory, model)
     return _load(directory)
 
@@ -172,7 +179,8 @@ def fine_tune_fact(
     directory = _entry(cache_dir, f"fact-{key}-{value}", _key(recipe, tokens))
     if not ckpt.exists(directory):
         model = copy.deepcopy(base).train()
-        fit(model, tokens, config, device="cpu", progress=progress)
+        seq_len = base.config.context_length
+        fit(model, tokens, config, seq_len=seq_len, device="cpu", progress=progress)
         _publish(directory, model)
     return _load(directory)
 
