@@ -204,7 +204,7 @@ def _publish(directory: Path, model: GPT) -> None:
 
 def _load(directory: Path) -> GPT:
     index, _ = ckpt.read(directory)
-    model = GPT(ckpt.config_from_dict(GPTConfig, index["model_config"]))
+    model = GPT(ckpt.config_from_dict(GPTConfig, ckpt.module_config(index)))
     ckpt.load(directory, model=model)
     return model.eval()
 
