@@ -11,7 +11,12 @@ from llmlab.context.probes import (
     recall_accuracy,
 )
 from llmlab.context.recall_task import RecallTask, copy_prompts, recall_prompts
-from llmlab.context.rolling import generate_streaming, roll, streaming_nll
+from llmlab.context.rolling import (
+    as_context_policy,
+    generate_streaming,
+    roll,
+    streaming_nll,
+)
 from llmlab.context.window import (
     AttentionSinks,
     ContextOverflowError,
@@ -30,6 +35,7 @@ __all__ = [
     "RecallTask",
     "Refuse",
     "SlidingWindow",
+    "as_context_policy",
     "attention_by_distance",
     "attention_cost",
     "attention_on",

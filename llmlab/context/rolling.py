@@ -19,6 +19,9 @@ With ``SlidingWindow(W)`` and a relative scheme (RoPE, ALiBi, none) the stream
 equals one forward pass with a sliding-window attention mask of width W: each token
 saw exactly its W most recent tokens (tests check this).
 
+``as_context_policy`` plugs a window policy into ``llmlab.generate``'s cached engine
+(its ``policy`` hook), so batched, sampled, streamed generation rolls the same way.
+
 Differs from StreamingLLM in: the roll happens one token before the cache is full,
 so a window of W means "the new token and its W-1 predecessors", like the mask.
 
@@ -31,6 +34,7 @@ import torch
 import torch.nn.functional as F
 
 from llmlab.context.window import WindowPolicy
+from llmlab.generate import ContextPolicy
 from llmlab.model import GPT, KVCache, apply_rope
 
 
@@ -47,12 +51,23 @@ def roll(cache: KVCache, policy: WindowPolicy, *, room: int, model: GPT) -> int:
     cache.keep(slots)
     n = len(kept)
     old = cache.positions[:, :n].clone()  # (B, n)
-    new = torch.arange(n, device=device).expand_as(old)  # (B, n)
+    real = cache.key_mask[:, :n].long()  # (B, n): left padding counts no position
+    new = (real.cumsum(dim=1) - 1).clamp(min=0)  # (B, n): 0, 1, ... per row
     if model.config.position == "rope":
         _rerotate(cache, new - old, theta=model.config.rope_theta)
     cache.positions[:, :n] = new
-    cache.lengths[:] = n  # the next token's default position
+    cache.lengths[:] = real.sum(dim=1)  # each row's next default position
     return filled - n
+
+
+def as_context_policy(policy: WindowPolicy, model: GPT) -> ContextPolicy:
+    """Adapt a window policy to ``llmlab.generate``'s engine hook: when ``needed``
+    more slots would overflow the cache, roll it to make room."""
+
+    def make_room(cache: KVCache, needed: int) -> None:
+        roll(cache, policy, room=cache.max_len - needed, model=model)
+
+    return make_room
 
 
 def _rerotate(cache: KVCache, shift: torch.Tensor, *, theta: float) -> None:

@@ -1,4 +1,4 @@
-"""Checkers for chapter 09, context: masks with sinks, whole-turn budgets, middle-out."""
+"""Checkers for chapter 09, context: sink masks, whole-turn budgets, middle-out."""
 
 from __future__ import annotations
 

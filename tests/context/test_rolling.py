@@ -37,7 +37,9 @@ def windowed_twin(m: GPT, window: int) -> GPT:
 def test_sliding_stream_equals_a_sliding_window_mask(position) -> None:
     """Each streamed token saw exactly its W most recent tokens, in every layer."""
     m, W = model(position, n_layers=3), 8
-    ids = torch.randint(0, BASE.vocab_size, (50,), generator=torch.Generator().manual_seed(1))
+    ids = torch.randint(
+        0, BASE.vocab_size, (50,), generator=torch.Generator().manual_seed(1)
+    )
     got = streaming_nll(m, ids, SlidingWindow(W), window=W)
     with torch.no_grad():
         logits = windowed_twin(m, W)(ids[None], extrapolate=True)[0, :-1]
@@ -92,7 +94,9 @@ def test_generation_runs_far_past_the_window_with_a_bounded_cache() -> None:
     with torch.no_grad():
         for _ in range(60):  # greedy with a W-wide mask over the whole sequence
             seq.append(int(twin(torch.tensor([seq]), extrapolate=True)[0, -1].argmax()))
-    slide = generate_streaming(m, [1, 2, 3], SlidingWindow(), window=W, max_new_tokens=60)
+    slide = generate_streaming(
+        m, [1, 2, 3], SlidingWindow(), window=W, max_new_tokens=60
+    )
     assert slide == seq[3:]
 
 
@@ -102,3 +106,19 @@ def test_bad_arguments() -> None:
         streaming_nll(m, torch.arange(5), SlidingWindow(), window=40)
     with pytest.raises(ValueError, match="prompt is empty"):
         generate_streaming(m, [], SlidingWindow(), window=8, max_new_tokens=1)
+
+
+@pytest.mark.parametrize("policy", [SlidingWindow(), AttentionSinks(sinks=3)])
+def test_the_generate_engine_rolls_the_same_way(policy) -> None:
+    from llmlab.context import as_context_policy
+    from llmlab.generate import generate
+
+    m = model("rope", n_layers=2)
+    prompt = [5, 6, 7, 8]
+    ours = generate_streaming(
+        m, prompt, policy, window=BASE.context_length, max_new_tokens=50
+    )
+    engine = generate(
+        m, [prompt], max_new_tokens=50, policy=as_context_policy(policy, m)
+    )
+    assert engine == [ours]  # 54 tokens through a 16-token window, both ways
