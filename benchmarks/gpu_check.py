@@ -34,7 +34,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from llmlab.model import GPT, GPTConfig, KVCache, attend
+from llmlab.model import GPT, PRESETS, GPTConfig, KVCache, attend
 from llmlab.utils.atomic import atomic_replace
 
 REPO = Path(__file__).resolve().parents[1]
@@ -62,16 +62,8 @@ class Sizes:
 
 
 FULL = Sizes(
-    model=GPTConfig(
-        vocab_size=50_304,
-        context_length=1024,
-        d_model=768,
-        n_heads=12,
-        n_layers=12,
-        d_ff=3072,
-        ffn="gelu_tanh",
-        attention="sdpa",
-    ),
+    # GPT-2 small's shape, vocabulary padded to a multiple of 64 for the matmuls.
+    model=dataclasses.replace(PRESETS["gpt2-124m"], vocab_size=50_304),
     batch=16,
     attention_lengths=(4096, 8192, 16384, 32768),
     generation_batches=(1, 32),
