@@ -67,7 +67,7 @@ def load_model(name: str, *, cache_dir: Path | None = None, device: str = "cpu")
     if not ckpt.exists(directory):
         raise SystemExit(f"llmlab generate: no checkpoint in {path}")
     index, _ = ckpt.read(directory)
-    model = GPT(ckpt.config_from_dict(GPTConfig, index["model_config"]))
+    model = GPT(ckpt.config_from_dict(GPTConfig, ckpt.module_config(index)))
     ckpt.load(directory, model=model)
     for candidate in (directory / "tokenizer.json", path / "tokenizer.json"):
         if candidate.is_file():
