@@ -107,10 +107,12 @@ class GPT(nn.Module):
         """
         self._check_ids(ids)
         layout = self.layout(
-            ids, positions=positions, attention_mask=attention_mask, cache=cache
+            ids,
+            positions=positions,
+            attention_mask=attention_mask,
+            cache=cache,
+            extrapolate=extrapolate,
         )
-        counting = positions is None and cache is None  # 0 … T-1 at most
-        self._check_positions(layout.positions, extrapolate, counting=counting)
         x = self.dropout(self._embed(ids, layout.positions))  # (B, T, D)
         for i, block in enumerate(self.blocks):
             layer_cache = None if cache is None else cache.layers[i]
@@ -124,10 +126,14 @@ class GPT(nn.Module):
         positions: torch.Tensor | None = None,
         attention_mask: torch.Tensor | None = None,
         cache: KVCache | None = None,
+        extrapolate: bool = False,
     ) -> SequenceLayout:
-        """Positions and masks of one forward pass (books the cache's new slots)."""
+        """Positions and masks of one forward pass. Checks the positions against
+        the window first, then books the cache's new slots (so a refused call
+        leaves the cache as it was)."""
         B, T = ids.shape
         key_mask, explicit = _split_mask(attention_mask, B, T, cache)
+        counting = positions is None and cache is None  # 0 … T-1 at most
         if positions is None:
             positions = _default_positions(T, key_mask, cache, ids.device)
         elif positions.shape != (B, T) or positions.is_floating_point():
@@ -135,6 +141,7 @@ class GPT(nn.Module):
                 f"positions must be (B, T) = {(B, T)} integers, got "
                 f"{tuple(positions.shape)} {positions.dtype}"
             )
+        self._check_positions(positions, extrapolate, counting=counting)
         if cache is None:
             return SequenceLayout(positions, positions, key_mask, explicit)
         key_positions, key_mask = cache.extend(positions, key_mask)

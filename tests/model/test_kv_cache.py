@@ -92,6 +92,7 @@ def test_rope_runs_past_the_window_with_a_longer_cache_when_allowed() -> None:
     model(ids[:, :64], cache=cache)
     with pytest.raises(ValueError, match="extrapolate=True"):
         model(ids[:, 64:65], cache=cache)
+    assert cache.filled == 64 and cache.lengths.tolist() == [64]  # refused: unchanged
     cache = KVCache(config, batch_size=1, max_len=70)
     got = torch.cat(
         [model(ids[:, :64], cache=cache)]
