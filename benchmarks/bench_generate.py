@@ -30,22 +30,10 @@ import time
 import torch
 
 from llmlab.generate import generate, generate_plain, speculative_generate
-from llmlab.model import GPT, GPTConfig, KVCache
+from llmlab.model import GPT, PRESETS, KVCache
 from llmlab.model.weights import state_dict_to_hf_gpt2
 
-GPT2 = GPTConfig(
-    vocab_size=50257,
-    context_length=1024,
-    d_model=768,
-    n_heads=12,
-    n_layers=12,
-    d_ff=3072,
-    ffn="gelu_tanh",
-    position="learned",
-    norm="layernorm",
-    bias=True,
-    tie_embeddings=True,
-)
+GPT2 = PRESETS["gpt2-124m"]  # GPT-2 small: 12 layers, d_model 768
 
 
 def hf_twin(model: GPT):

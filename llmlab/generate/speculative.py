@@ -163,8 +163,7 @@ def _truncate(cache: KVCache, length: int) -> None:
     """Forget every slot from ``length`` on (rejected drafts): the next token takes
     the position after the kept ones, not after the forgotten ones."""
     if cache.filled > length:
-        cache.keep(torch.arange(length, device=cache.key_mask.device))
-        cache.lengths = cache.key_mask[:, :length].sum(dim=1)
+        cache.truncate(length)
 
 
 def _cut(tokens: list[int], limit: int, stops: set[int]) -> list[int]:

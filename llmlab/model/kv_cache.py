@@ -144,6 +144,17 @@ class KVCache:
         self.key_mask[:, :n] = self.key_mask[:, slots].clone()
         self.filled = n
 
+    def truncate(self, length: int) -> None:
+        """Forget every slot from ``length`` on (e.g. rejected speculative drafts),
+        without copying: the next token of each row takes the position after its
+        kept tokens (``lengths`` is recounted from the key mask)."""
+        if not 0 <= length <= self.filled:
+            raise ValueError(f"length={length} must be in 0..filled={self.filled}")
+        for layer in self.layers:
+            layer.length = length
+        self.filled = length
+        self.lengths = self.key_mask[:, :length].sum(dim=1)
+
     def nbytes(self) -> int:
         """Memory of the key/value buffers, filled or not:
         2 · layers · kv_heads · d_head · max_len · batch · bytes per number."""
