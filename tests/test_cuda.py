@@ -19,6 +19,7 @@ pytestmark = [
     pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device"),
 ]
 CONFIG = dataclasses.replace(PRESETS["small"], vocab_size=512)
+CUDA = torch.device("cuda")  # these tests check the CUDA path by name
 
 
 def _ids(B: int = 4, T: int = 64, seed: int = 0) -> torch.Tensor:
@@ -30,12 +31,12 @@ def _ids(B: int = 4, T: int = 64, seed: int = 0) -> torch.Tensor:
 def test_bf16_forward_and_backward_agree_with_fp32(attention) -> None:
     """bf16 autocast logits within 0.05 of fp32; gradients' cosine similarity > 0.99."""
     config = dataclasses.replace(CONFIG, attention=attention, flash_block_size=32)
-    model = GPT(config, generator=torch.Generator().manual_seed(0)).cuda()
-    ids = _ids().cuda()
+    model = GPT(config, generator=torch.Generator().manual_seed(0)).to(CUDA)
+    ids = _ids().to(CUDA)
     grads = []
     for dtype in (None, torch.bfloat16):
         model.zero_grad()
-        with torch.autocast("cuda", dtype=dtype, enabled=dtype is not None):
+        with torch.autocast(CUDA.type, dtype=dtype, enabled=dtype is not None):
             logits = model(ids)
             F.cross_entropy(logits.flatten(0, 1).float(), ids.flatten()).backward()
         grads.append(torch.cat([p.grad.flatten() for p in model.parameters()]))
@@ -48,12 +49,12 @@ def test_bf16_forward_and_backward_agree_with_fp32(attention) -> None:
 
 @torch.no_grad()
 def test_cached_generation_equals_plain_at_temperature_zero() -> None:
-    model = GPT(CONFIG, generator=torch.Generator().manual_seed(1)).cuda().eval()
-    prompt = _ids(B=2, T=16).cuda()
+    model = GPT(CONFIG, generator=torch.Generator().manual_seed(1)).to(CUDA).eval()
+    prompt = _ids(B=2, T=16).to(CUDA)
     plain = prompt
     for _ in range(32):
         plain = torch.cat([plain, model(plain)[:, -1:].argmax(-1)], dim=1)
-    cache = KVCache(CONFIG, batch_size=2, max_len=48, device="cuda")
+    cache = KVCache(CONFIG, batch_size=2, max_len=48, device=CUDA)
     logits, cached = model(prompt, cache=cache), prompt
     for _ in range(32):
         nxt = logits[:, -1:].argmax(-1)
@@ -63,12 +64,12 @@ def test_cached_generation_equals_plain_at_temperature_zero() -> None:
 
 
 def test_a_short_training_run_lowers_the_loss() -> None:
-    model = GPT(CONFIG, generator=torch.Generator().manual_seed(2)).cuda()
+    model = GPT(CONFIG, generator=torch.Generator().manual_seed(2)).to(CUDA)
     optimizer = torch.optim.AdamW(model.parameters(), lr=3e-3, fused=True)
-    ids = _ids(B=8, T=65).cuda()
+    ids = _ids(B=8, T=65).to(CUDA)
     losses = []
     for _ in range(30):
-        with torch.autocast("cuda", dtype=torch.bfloat16):
+        with torch.autocast(CUDA.type, dtype=torch.bfloat16):
             logits = model(ids[:, :-1])
         loss = F.cross_entropy(logits.flatten(0, 1).float(), ids[:, 1:].flatten())
         loss.backward()
@@ -81,7 +82,7 @@ def test_a_short_training_run_lowers_the_loss() -> None:
 def test_weights_saved_on_the_gpu_load_on_the_cpu_and_back(tmp_path) -> None:
     from safetensors.torch import load_file, save_file
 
-    model = GPT(CONFIG, generator=torch.Generator().manual_seed(3)).cuda()
+    model = GPT(CONFIG, generator=torch.Generator().manual_seed(3)).to(CUDA)
     state = {k: v.contiguous() for k, v in model.state_dict().items()}
     state.pop("head.weight")  # tied to the token embedding
     save_file(state, str(tmp_path / "w.safetensors"))
@@ -90,6 +91,6 @@ def test_weights_saved_on_the_gpu_load_on_the_cpu_and_back(tmp_path) -> None:
     on_cpu.load_state_dict(loaded, strict=False)
     ids = _ids(B=1)
     with torch.no_grad():
-        assert torch.allclose(on_cpu(ids), model(ids.cuda()).cpu(), atol=1e-4)
-        back = on_cpu.cuda()
-        assert torch.allclose(back(ids.cuda()), model(ids.cuda()), atol=1e-6)
+        assert torch.allclose(on_cpu(ids), model(ids.to(CUDA)).cpu(), atol=1e-4)
+        back = on_cpu.to(CUDA)
+        assert torch.allclose(back(ids.to(CUDA)), model(ids.to(CUDA)), atol=1e-6)

@@ -21,6 +21,7 @@ from llmlab.generate import SamplingConfig, TextStream, stream
 from llmlab.model import GPT, GPTConfig
 from llmlab.tokenizer import BPETokenizer, ByteTokenizer
 from llmlab.train import checkpoint as ckpt
+from llmlab.utils.device import pick_device
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -47,11 +48,15 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--cache-dir", type=Path, default=None, help="zoo cache (default ~/.cache)"
     )
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument(
+        "--device", default="cpu", help="cpu, cuda, cuda:N, mps or auto (default: cpu)"
+    )
     return parser
 
 
-def load_model(name: str, *, cache_dir: Path | None = None, device: str = "cpu"):
+def load_model(
+    name: str, *, cache_dir: Path | None = None, device: torch.device | str = "cpu"
+):
     """(model, tokenizer) from a zoo name or a checkpoint directory."""
     path = Path(name)
     if not path.exists():
@@ -90,9 +95,11 @@ def main(argv: list[str] | None = None) -> str:
         )
     except ValueError as error:
         raise SystemExit(f"llmlab generate: {error}") from None
-    model, tokenizer = load_model(
-        args.model, cache_dir=args.cache_dir, device=args.device
-    )
+    try:
+        device = pick_device(args.device)
+    except (RuntimeError, ValueError) as error:
+        raise SystemExit(f"llmlab generate: --device: {error}") from None
+    model, tokenizer = load_model(args.model, cache_dir=args.cache_dir, device=device)
     prompt = args.prompt if args.prompt is not None else sys.stdin.read()
     ids = tokenizer.encode(prompt)
     if not ids:
@@ -105,7 +112,7 @@ def main(argv: list[str] | None = None) -> str:
         [ids],
         max_new_tokens=args.max_new_tokens,
         sampling=sampling,
-        generator=torch.Generator(args.device).manual_seed(args.seed),
+        generator=torch.Generator(device).manual_seed(args.seed),
         stop_tokens=() if stop is None else (stop,),
     )
     for step in steps:

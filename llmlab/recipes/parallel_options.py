@@ -49,6 +49,7 @@ from llmlab.train import checkpoint
 from llmlab.train.config import TrainConfig
 from llmlab.train.loop import fit as plain_fit
 from llmlab.train.loss import cross_entropy
+from llmlab.utils.device import pick_device
 
 
 def add_parallel_option(parser: argparse.ArgumentParser) -> None:
@@ -107,13 +108,31 @@ def start(layout: str, device: str | None) -> ParallelRun:
         )
     world, local_rank = int(os.environ["WORLD_SIZE"]), int(os.environ["LOCAL_RANK"])
     dims = parse_layout(layout, world)  # bad layouts fail before anything starts
-    cuda = torch.cuda.is_available() and device != "cpu"
-    where = torch.device("cuda", local_rank) if cuda else torch.device("cpu")
+    where = rank_device(device, local_rank)
+    cuda = where.type == "cuda"
     if cuda:
         torch.cuda.set_device(where)
     init_process_group(backend="nccl" if cuda else "gloo", timeout_s=TIMEOUT_S)
     mesh = dims.build_mesh(where.type)
     return ParallelRun(dims, dist.get_rank(), where, mesh)
+
+
+def rank_device(device: str | None, local_rank: int) -> torch.device:
+    """This rank's device: ``cuda:LOCAL_RANK`` (nccl) when CUDA is asked for or,
+    with no ``--device`` or ``auto``, present; otherwise the CPU (gloo). MPS has no
+    process-group backend, so asking for it under ``--parallel`` is refused."""
+    try:
+        chosen = pick_device(device)  # None: CUDA, then MPS, then the CPU
+    except (RuntimeError, ValueError) as error:
+        raise UsageError(f"--device {device!r}: {error}") from None
+    if chosen.type == "cuda":
+        return torch.device("cuda", local_rank)
+    if chosen.type == "mps" and device not in (None, "auto"):
+        raise UsageError(
+            f"--device {device!r}: --parallel runs on CUDA (nccl) or the CPU "
+            "(gloo); MPS has no process-group backend"
+        )
+    return torch.device("cpu")
 
 
 def finish() -> None:

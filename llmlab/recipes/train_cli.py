@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="override a GPTConfig field, e.g. --model n_layers=6",
     )
     add("--val-fraction", type=float, default=0.1)
-    add("--device", default=None, help="cpu, cuda, mps (default: cpu)")
+    add("--device", default=None, help="cpu, cuda, cuda:N, mps or auto (default: cpu)")
     add("--resume", action="store_true", help="continue the checkpoint in --out")
     add("--overwrite", action="store_true", help="replace the run in --out")
     add("--quiet", action="store_true", help="no progress bars")

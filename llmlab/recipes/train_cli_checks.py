@@ -42,7 +42,7 @@ class Interrupted(Exception):
 def device(name: str | None) -> torch.device:
     try:
         return pick_device(name) if name is not None else torch.device("cpu")
-    except RuntimeError as error:
+    except (RuntimeError, ValueError) as error:
         raise UsageError(f"--device {name!r}: {error}") from None
 
 

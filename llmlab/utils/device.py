@@ -14,25 +14,51 @@ import platform
 
 import torch
 
+DEVICE_TYPES = ("cuda", "mps", "cpu")
+"""Device types ``pick_device`` accepts, in the order "auto" prefers them."""
 
-def pick_device(prefer: str | None = None) -> torch.device:
-    """The best available device: CUDA, then MPS, then CPU.
 
-    ``prefer`` forces a device ("cpu", "cuda", "cuda:1", "mps"); asking for one that
-    is not available raises instead of silently falling back.
+def pick_device(prefer: str | torch.device | None = "auto") -> torch.device:
+    """The device to run on: the best available one, or the one asked for.
+
+    ``"auto"`` (or None) picks CUDA, then MPS (an Apple GPU), then the CPU. Any
+    other value forces a device: "cpu", "cuda", "cuda:1", "mps". Asking for one
+    that is not available raises ``RuntimeError`` instead of silently falling
+    back; a string that names no device type here raises ``ValueError``.
     """
-    if prefer is not None:
-        device = torch.device(prefer)
-        if device.type == "cuda" and not torch.cuda.is_available():
+    if prefer is None or prefer == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        if _mps_available():
+            return torch.device("mps")
+        return torch.device("cpu")
+    device = _parse(prefer)
+    if device.type == "cuda":
+        if not torch.cuda.is_available():
             raise RuntimeError(f"device {prefer!r} requested but CUDA is not available")
-        if device.type == "mps" and not _mps_available():
-            raise RuntimeError(f"device {prefer!r} requested but MPS is not available")
-        return device
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if _mps_available():
-        return torch.device("mps")
-    return torch.device("cpu")
+        count = torch.cuda.device_count()
+        if device.index is not None and device.index >= count:
+            raise RuntimeError(
+                f"device {prefer!r} requested but this machine has {count} CUDA "
+                f"device(s), numbered from 0"
+            )
+    if device.type == "mps" and not _mps_available():
+        raise RuntimeError(f"device {prefer!r} requested but MPS is not available")
+    return device
+
+
+def _parse(prefer: str | torch.device) -> torch.device:
+    """``prefer`` as a device of a known type, or a ValueError that names it."""
+    try:
+        device = torch.device(prefer)
+    except (RuntimeError, TypeError):
+        device = None
+    if device is None or device.type not in DEVICE_TYPES:
+        raise ValueError(
+            f"unknown device {str(prefer)!r}: expected 'auto', 'cpu', 'cuda', "
+            f"'cuda:N' or 'mps'"
+        )
+    return device
 
 
 def _mps_available() -> bool:

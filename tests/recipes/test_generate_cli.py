@@ -106,3 +106,5 @@ def test_bad_options_exit_with_a_message(checkpoint_dir) -> None:
         generate_cli.main([str(directory), "--prompt", "x", "--temperature", "-1"])
     with pytest.raises(SystemExit, match="neither a directory nor a zoo model"):
         generate_cli.main(["no-such-model", "--prompt", "x"])
+    with pytest.raises(SystemExit, match="--device: unknown device 'gpu'"):
+        generate_cli.main([str(directory), "--prompt", "x", "--device", "gpu"])

@@ -82,3 +82,45 @@ def test_bad_layout_names_the_problem(corpus, tmp_path, monkeypatch, capsys):
               "--parallel", "dp=4"])  # fmt: skip
     assert stop.value.code == 1
     assert "world_size=2" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "cuda, mps, device, expected",
+    [
+        (2, False, None, "cuda:1"),  # CUDA present: each rank takes its own GPU
+        (2, False, "auto", "cuda:1"),
+        (2, False, "cuda", "cuda:1"),
+        (2, False, "cpu", "cpu"),  # asked for: gloo on the CPU despite the GPUs
+        (0, False, None, "cpu"),
+        (0, True, None, "cpu"),  # MPS has no process-group backend
+    ],
+)
+def test_each_rank_runs_on_its_own_gpu_or_the_cpu(
+    monkeypatch, cuda, mps, device, expected
+):
+    from llmlab.recipes.parallel_options import rank_device
+    from llmlab.utils import device as device_module
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: cuda > 0)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: cuda)
+    monkeypatch.setattr(device_module, "_mps_available", lambda: mps)
+    assert rank_device(device, local_rank=1) == torch.device(expected)
+
+
+@pytest.mark.parametrize(
+    "device, message",
+    [
+        ("mps", "MPS has no process-group backend"),
+        ("gpu", "unknown device 'gpu'"),
+        ("cuda", "CUDA is not available"),
+    ],
+)
+def test_a_device_parallel_runs_cannot_use_is_refused(monkeypatch, device, message):
+    from llmlab.recipes.config_args import UsageError
+    from llmlab.recipes.parallel_options import rank_device
+    from llmlab.utils import device as device_module
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    monkeypatch.setattr(device_module, "_mps_available", lambda: True)
+    with pytest.raises(UsageError, match=f"--device '{device}': .*{message}"):
+        rank_device(device, local_rank=0)

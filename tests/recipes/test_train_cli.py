@@ -156,7 +156,7 @@ def test_an_existing_run_is_not_overwritten_silently(tmp_path, corpus, capsys) -
     "extra, message",
     [
         (["--device", "cuda:7"], "--device 'cuda:7'"),
-        (["--device", "banana"], "--device 'banana'"),
+        (["--device", "banana"], "--device 'banana': unknown device 'banana'"),
         (["--lr", "nan"], "argument --lr: expected a finite number"),
         (["--grad-clip", "inf"], "argument --grad-clip: expected a finite"),
         (["--weight-decay", "-1"], "weight_decay=-1.0"),
