@@ -136,6 +136,8 @@ def run_on_ranks(
 def _rank_main(fn, rank, world_size, args, backend, init, timeout_s, threads, results):
     torch.set_num_threads(threads)  # ranks share the machine's cores
     try:
+        if backend == "nccl":  # one GPU per rank, before NCCL looks for one
+            torch.cuda.set_device(rank)
         with process_group(
             backend=backend,
             init_method=init,

@@ -13,6 +13,10 @@ written-out and DTensor tensor parallelism ("tp_manual", "tp"), written-out GPip
 and 1F1B pipelines ("gpipe", "1f1b") and ``torch.distributed.pipelining``
 ("torch_gpipe", "torch_1f1b").
 
+Both run on the ``device`` they are given: the CPU under gloo, or each rank's own
+GPU under NCCL (``tests/distributed`` runs both where two GPUs exist); the
+returned weights are always on the CPU.
+
 Differs from a real training run in: random tokens, a fixed learning rate, a few
 steps; enough to show the arithmetic is the same.
 
@@ -88,14 +92,17 @@ def make_optimizer(model: nn.Module, run: ParityRun) -> AdamW:
     return AdamW(param_groups(model, weight_decay=0.1), lr=run.lr)
 
 
-def reference_run(run: ParityRun, *, micro_batches: int = 1) -> dict:
-    """The single-process run: losses per step and the final weights.
+def reference_run(
+    run: ParityRun, *, micro_batches: int = 1, device: torch.device | str = "cpu"
+) -> dict:
+    """The single-process run: losses per step and the final weights (on the CPU).
 
     ``micro_batches > 1`` accumulates gradients (what a pipeline does)."""
-    model = make_model(run)
+    device = torch.device(device)
+    model = make_model(run).to(device)
     optimizer = make_optimizer(model, run)
     losses = []
-    for x, y in make_batches(run):
+    for x, y in _on(device, make_batches(run)):
         optimizer.zero_grad(set_to_none=True)
         total = 0.0
         for xm, ym in zip(x.chunk(micro_batches), y.chunk(micro_batches)):
@@ -115,21 +122,25 @@ def train_strategy(
     *,
     checkpoint_dir: str | Path | None = None,
     count_bytes: bool = False,
+    device: torch.device | str = "cpu",
 ) -> dict:
-    """One rank's part of ``run`` under ``strategy`` (all ranks must call it).
+    """One rank's part of ``run`` under ``strategy`` (all ranks must call it), on
+    ``device``: the CPU (gloo) or this rank's GPU (NCCL).
 
-    Returns {"losses", "state" (full weights), "wire_bytes" (per step, if counted),
-    "state_bytes" (parameters + gradients + optimizer state held by this rank),
-    "seconds" (per step)}.
+    Returns {"losses", "state" (full weights, on the CPU), "wire_bytes" (per step,
+    if counted), "state_bytes" (parameters + gradients + optimizer state held by
+    this rank), "seconds" (per step)}.
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"strategy={strategy!r} must be one of {STRATEGIES}")
-    model = make_model(run)
-    module, step, gather = _SETUPS[_family(strategy)](model, strategy, run, rank)
+    device = torch.device(device)
+    model = make_model(run).to(device)
+    setup = _SETUPS[_family(strategy)]
+    module, step, gather = setup(model, strategy, run, rank, device)
     optimizer = make_optimizer(module, run)
     counter = CommCounter(world_size) if count_bytes else None
     losses, began = [], time.perf_counter()
-    for x, y in make_batches(run):
+    for x, y in _on(device, make_batches(run)):
         optimizer.zero_grad(set_to_none=True)
         if counter is not None:
             with counter:
@@ -139,7 +150,7 @@ def train_strategy(
         optimizer.step()
     seconds = (time.perf_counter() - began) / run.steps
     held = state_bytes(module, optimizer)
-    state = gather()
+    state = _detached(gather())
     if checkpoint_dir is not None:
         _save(checkpoint_dir, strategy, module, state, run)
     return {
@@ -179,14 +190,14 @@ def _family(strategy: str) -> str:
     return "tensor" if strategy in TENSOR_PARALLEL else "pipeline"
 
 
-def _setup_data(model: GPT, strategy: str, run: ParityRun, rank: int):
+def _setup_data(model: GPT, strategy: str, run: ParityRun, rank: int, device):
     world = dist.get_world_size()
     ParallelDims(world_size=world, dp=world).check_batch(run.batch_size)
     if strategy == "ddp_manual":
         module = BucketedDataParallel(model, bucket_mb=0.01)  # several buckets
     else:
         degrees = {"dp": world} if strategy == "ddp" else {"fsdp": world}
-        module = _parallelize(model, ParallelDims(world, **degrees), run)
+        module = _parallelize(model, ParallelDims(world, **degrees), run, device)
 
     def step(x: torch.Tensor, y: torch.Tensor) -> float:
         b = run.batch_size // world
@@ -200,14 +211,14 @@ def _setup_data(model: GPT, strategy: str, run: ParityRun, rank: int):
     return module, step, lambda: full_state_dict(module)
 
 
-def _setup_tensor(model: GPT, strategy: str, run: ParityRun, rank: int):
+def _setup_tensor(model: GPT, strategy: str, run: ParityRun, rank: int, device):
     world = dist.get_world_size()
     dims = ParallelDims(world_size=world, tp=world)
     dims.check_model(run.config)
     if strategy == "tp_manual":
         apply_manual_tensor_parallel(model)
     else:
-        model = _parallelize(model, dims, run)
+        model = _parallelize(model, dims, run, device)
 
     def step(x: torch.Tensor, y: torch.Tensor) -> float:
         loss = cross_entropy(model(x), y)  # every rank sees the whole batch
@@ -217,7 +228,7 @@ def _setup_tensor(model: GPT, strategy: str, run: ParityRun, rank: int):
     return model, step, lambda: full_state_dict(model)
 
 
-def _setup_pipeline(model: GPT, strategy: str, run: ParityRun, rank: int):
+def _setup_pipeline(model: GPT, strategy: str, run: ParityRun, rank: int, device):
     world, m = dist.get_world_size(), run.micro_batches
     dims = ParallelDims(world_size=world, pp=world)
     dims.check_model(run.config)
@@ -227,7 +238,7 @@ def _setup_pipeline(model: GPT, strategy: str, run: ParityRun, rank: int):
     runner = None
     if strategy.startswith("torch_"):
         runner = torch_schedule(
-            stage, n_micro=m, loss_fn=cross_entropy, schedule=schedule
+            stage, n_micro=m, loss_fn=cross_entropy, schedule=schedule, device=device
         )
 
     def step(x: torch.Tensor, y: torch.Tensor) -> float:
@@ -237,15 +248,15 @@ def _setup_pipeline(model: GPT, strategy: str, run: ParityRun, rank: int):
             loss = run_schedule(
                 stage, x.chunk(m), y.chunk(m), cross_entropy, schedule=schedule
             )
-        shared = torch.tensor([0.0 if loss is None else loss])
+        shared = torch.tensor([0.0 if loss is None else loss], device=device)
         dist.broadcast(shared, src=world - 1)  # the last stage computed it
         return shared.item()
 
     return stage, step, lambda: gather_stage_state(stage)
 
 
-def _parallelize(model: GPT, dims: ParallelDims, run: ParityRun) -> nn.Module:
-    mesh = dims.build_mesh()
+def _parallelize(model: GPT, dims: ParallelDims, run: ParityRun, device) -> nn.Module:
+    mesh = dims.build_mesh(device.type)
     checkpointing = run.activation_checkpointing
     return parallelize(model, dims, mesh, activation_checkpointing=checkpointing)
 
@@ -257,5 +268,10 @@ def _local(t: torch.Tensor) -> torch.Tensor:
     return t.to_local() if hasattr(t, "to_local") else t
 
 
+def _on(device: torch.device, batches: list) -> list:
+    return [(x.to(device), y.to(device)) for x, y in batches]
+
+
 def _detached(state: dict) -> dict[str, torch.Tensor]:
-    return {k: v.detach().clone() for k, v in state.items()}
+    """Copies on the CPU, where results from every device compare."""
+    return {k: v.detach().to("cpu", copy=True) for k, v in state.items()}

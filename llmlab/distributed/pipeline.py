@@ -142,7 +142,8 @@ class _PeerIO:
         return rank if self.group is None else dist.get_global_rank(self.group, rank)
 
     def recv_activation(self, ids: torch.Tensor) -> torch.Tensor:
-        x = torch.empty(*ids.shape, self.stage.d_model)  # (B/m, T, D)
+        shape = (*ids.shape, self.stage.d_model)  # (B/m, T, D)
+        x = torch.empty(shape, device=ids.device)
         dist.recv(x, src=self._peer(self.prev), group=self.group)
         return x.requires_grad_()
 

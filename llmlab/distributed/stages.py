@@ -108,8 +108,11 @@ def sync_tied_gradients(stage: Stage) -> None:
 
 
 def gather_stage_state(stage: Stage, *, pp_group=None) -> dict[str, torch.Tensor]:
-    """Every stage's parameters and buffers under the GPT's names, on every rank."""
-    local = {stage.global_name(k): v.detach() for k, v in stage.state_dict().items()}
+    """Every stage's parameters and buffers under the GPT's names, on every rank
+    (on the CPU: the pieces travel as pickled objects)."""
+    local = {
+        stage.global_name(k): v.detach().cpu() for k, v in stage.state_dict().items()
+    }
     parts: list[dict] = [None] * dist.get_world_size(pp_group)  # type: ignore
     dist.all_gather_object(parts, local, group=pp_group)
     merged: dict[str, torch.Tensor] = {}

@@ -208,7 +208,7 @@ def test_bfloat16_autocast_on_cpu(attention) -> None:
     assert torch.allclose(low.float(), full, atol=0.05)
 
 
-@pytest.mark.gpu
+@pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 @pytest.mark.parametrize("attention", ["reference", "sdpa", "flash"])
 def test_bfloat16_autocast_on_cuda(attention) -> None:
