@@ -157,3 +157,46 @@ def test_cuda_only_switches_are_ignored_on_cpu(code_tokens) -> None:
     a = fit(tiny_model(), code_tokens, plain, progress=False, device="cpu")
     b = fit(tiny_model(), code_tokens, switched, progress=False, device="cpu")
     assert a.train_loss == b.train_loss
+
+
+def test_compile_runs_every_step_and_evaluation_through_the_compiled_module(
+    code_tokens, tmp_path, monkeypatch
+) -> None:
+    """TrainConfig.compile's plumbing, on the CPU: the real compiler is swapped for
+    dynamo with its "eager" backend (same graph capture, no code generation) that
+    counts what it captured, and compiling is allowed on the CPU for this test."""
+    from torch._dynamo.testing import CompileCounter
+
+    from llmlab.train import loop
+
+    counter, wrapped = CompileCounter(), []
+    real_compile = torch.compile
+
+    def counting_compile(model, **kwargs):
+        wrapped.append(model)
+        return real_compile(model, backend=counter)
+
+    monkeypatch.setattr(loop, "COMPILED_ON", ("cuda", "cpu"))
+    monkeypatch.setattr(torch, "compile", counting_compile)
+    base = dict(max_steps=3, batch_size=2, seq_len=8, eval_interval=3, eval_batches=1)
+    n = len(code_tokens) * 9 // 10
+    data = dict(val_tokens=code_tokens[n:], progress=False, device="cpu")
+    eager = fit(tiny_model(), code_tokens[:n], TrainConfig(**base), **data)
+    assert not wrapped and counter.frame_count == 0
+    model = tiny_model()
+    compiled = fit(
+        model,
+        code_tokens[:n],
+        TrainConfig(**base, compile=True),
+        checkpoint_dir=tmp_path,
+        **data,
+    )
+    assert wrapped == [model]  # compiled once, the model itself
+    assert counter.frame_count >= 2  # training and (no-grad) evaluation captured
+    assert compiled.train_loss == pytest.approx(eager.train_loss, abs=1e-5)
+    assert compiled.val_loss == pytest.approx(eager.val_loss, abs=1e-5)
+    # The checkpoint holds the plain model's weights (no torch.compile prefix).
+    reloaded = tiny_model(seed=1)
+    ckpt.load_checkpoint(tmp_path, modules={"model": reloaded})
+    for name, value in model.state_dict().items():
+        assert torch.equal(reloaded.state_dict()[name], value), name
