@@ -7,17 +7,23 @@ Run on a machine with an NVIDIA GPU (under 5 minutes on an H100/H200-class GPU):
 
 Rows of the table:
 - training tokens/s and MFU of a GPT-2-small-shaped model (12 layers, d_model 768,
-  T = 1024), bf16 autocast with fp32 master weights, fused AdamW, eager and
+  T = 1024) through llmlab's own step (``train_step``, ``build_optimizer``'s fused
+  AdamW, ``next_token_loss``), bf16 autocast with fp32 master weights, eager and
   ``torch.compile``d. MFU = achieved model FLOPs / the GPU's dense bf16 peak, with
   6 FLOPs per weight per token plus attention's 12 · L · D · T (PaLM,
-  arXiv:2204.02311, appendix B);
+  arXiv:2204.02311, appendix B); ``--peak-tflops`` gives the peak of a GPU that
+  ``PEAK_BF16`` does not list;
 - attention forward + backward time and peak memory at 4k–32k tokens for the
   reference, tiled ("flash") and SDPA paths (OOM is reported, not fatal);
 - generation tokens/s with and without the KV cache at batch 1 and 32;
 - the largest training batch (powers of two) that fits at T = 1024.
 Every timing synchronises the device before reading the clock. Figures are medians
-of 3 repeats. Results go to ``benchmarks/results/`` with the device name and torch
-version.
+of 3 repeats. Results go to ``benchmarks/results/gpu_check-<device>.md`` with the
+device name and the torch and CUDA versions.
+
+``--dry-run`` runs every section at tiny sizes on the CPU (the compiled row with
+dynamo's "eager" backend, which captures the graph but generates no code), so CI
+checks the plumbing; its figures mean nothing.
 """
 
 from __future__ import annotations
@@ -35,7 +41,9 @@ import torch
 import torch.nn.functional as F
 
 from llmlab.model import GPT, PRESETS, GPTConfig, KVCache, attend
+from llmlab.train import TrainConfig, build_optimizer, next_token_loss, train_step
 from llmlab.utils.atomic import atomic_replace
+from llmlab.utils.device import pick_device
 
 REPO = Path(__file__).resolve().parents[1]
 # Dense bf16 peaks in TFLOP/s from the vendors' data sheets (no sparsity).
@@ -108,41 +116,54 @@ def timed(fn, device: torch.device, repeats: int) -> float:
 
 
 def peak_flops(device: torch.device) -> float | None:
+    """The dense bf16 peak of a GPU ``PEAK_BF16`` lists (FLOP/s), else None."""
     if device.type != "cuda":
         return None
     name = torch.cuda.get_device_name(device)
     return next((v for k, v in PEAK_BF16.items() if k in name), None)
 
 
-def training_row(sizes: Sizes, device, *, compiled: bool) -> dict:
+def flops_per_token(cfg: GPTConfig, n_params: int) -> float:
+    """Training FLOPs per token: 6 per weight (forward 2, backward 4) plus the
+    attention scores and mixing, 12 · L · D · T (PaLM, appendix B)."""
+    return 6 * n_params + 12 * cfg.n_layers * cfg.d_model * cfg.context_length
+
+
+def training_row(sizes: Sizes, device, *, compiled: bool, peak, backend=None) -> dict:
+    """One optimizer step of llmlab's training path, timed; ``backend`` is
+    torch.compile's (None: inductor)."""
     cfg = sizes.model
     model = GPT(cfg).to(device)
-    fused = device.type == "cuda"
-    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-4, fused=fused)
-    forward = torch.compile(model) if compiled else model
+    optimizer = build_optimizer(model, TrainConfig())  # fused AdamW where it can
+    forward = model
+    if compiled:
+        forward = torch.compile(model, **({"backend": backend} if backend else {}))
     ids = torch.randint(0, cfg.vocab_size, (sizes.batch, cfg.context_length + 1))
     ids = ids.pin_memory() if device.type == "cuda" else ids
-    ids = ids.to(device, non_blocking=True)
-    x, y = ids[:, :-1], ids[:, 1:]
+    ids = ids.to(device, non_blocking=True)  # pinned: the copy need not block
+    batch = (ids[:, :-1], ids[:, 1:])
     dtype = torch.bfloat16 if device.type == "cuda" else None
 
     def step() -> None:
-        with torch.autocast(device.type, dtype=dtype, enabled=dtype is not None):
-            loss = F.cross_entropy(forward(x).flatten(0, 1).float(), y.flatten())
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad(set_to_none=True)
+        train_step(
+            forward,
+            [batch],
+            next_token_loss,
+            optimizer,
+            grad_clip=1.0,
+            autocast_dtype=dtype,
+        )
 
     seconds = timed(step, device, sizes.repeats)
     tokens = sizes.batch * cfg.context_length
     n = sum(p.numel() for p in model.parameters())
-    flops = tokens * (6 * n + 12 * cfg.n_layers * cfg.d_model * cfg.context_length)
-    peak = peak_flops(device)
     name = "training, " + ("torch.compile" if compiled else "eager")
     return {
         "row": name,
         "tokens/s": tokens / seconds,
-        "MFU": None if peak is None else flops / seconds / peak,
+        "MFU": None
+        if peak is None
+        else tokens * flops_per_token(cfg, n) / seconds / peak,
     }
 
 
@@ -170,12 +191,12 @@ def attention_row(T: int, implementation: str, sizes: Sizes, device) -> dict:
         out = attend(q, k, v, implementation=implementation, block_size=1024)
         out.sum().backward()
 
-    row = {"row": f"attention {implementation}, T={T}"}
+    row = {"row": f"attention {implementation}, T={T}", "peak GiB": None}
     try:
         if cuda:
             torch.cuda.reset_peak_memory_stats(device)
         row["ms"] = 1000 * timed(run, device, sizes.repeats)
-        if cuda:
+        if cuda:  # the CPU keeps no peak-memory statistics: n/a in a dry run
             row["peak GiB"] = torch.cuda.max_memory_allocated(device) / 2**30
     except torch.OutOfMemoryError:
         row["ms"] = "OOM"
@@ -240,6 +261,8 @@ def largest_batch(sizes: Sizes, device) -> dict:
 
 
 def cuda_tests() -> str:
+    """Every test marked ``cuda`` (tests/test_cuda.py, the bf16 model checks, the
+    NCCL parity runs on 2 GPUs); the pytest summary line."""
     result = subprocess.run(
         [
             sys.executable,
@@ -249,7 +272,9 @@ def cuda_tests() -> str:
             "-m",
             "cuda",
             "-rs",
-            str(REPO / "tests" / "test_cuda.py"),
+            "-p",
+            "no:cacheprovider",
+            str(REPO / "tests"),
         ],
         capture_output=True,
         text=True,
@@ -285,27 +310,40 @@ def main(argv: list[str] | None = None) -> Path:
     )
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / "results")
     parser.add_argument("--skip-compile", action="store_true")
+    parser.add_argument(
+        "--peak-tflops",
+        type=float,
+        default=None,
+        help="the GPU's dense bf16 peak, for MFU (default: looked up by name)",
+    )
     args = parser.parse_args(argv)
     if args.dry_run:
         device, sizes = torch.device("cpu"), DRY
-    elif torch.cuda.is_available():
-        device, sizes = torch.device("cuda"), FULL
+    else:
+        try:
+            device, sizes = pick_device("cuda"), FULL
+        except RuntimeError as error:
+            raise SystemExit(f"{error}: run with --dry-run to check the plumbing")
         torch.backends.cuda.matmul.allow_tf32 = True  # entry point: global is fine
         torch.backends.cudnn.allow_tf32 = True
-    else:
-        raise SystemExit("no CUDA device: run with --dry-run to check the plumbing")
+    peak = peak_flops(device) if args.peak_tflops is None else args.peak_tflops * 1e12
     tests = cuda_tests()
-    rows = [training_row(sizes, device, compiled=False)]
-    if not (args.dry_run or args.skip_compile):
-        rows.append(training_row(sizes, device, compiled=True))
+    rows = [training_row(sizes, device, compiled=False, peak=peak)]
+    if not args.skip_compile:
+        backend = "eager" if args.dry_run else None  # dry run: capture, no codegen
+        rows.append(
+            training_row(sizes, device, compiled=True, peak=peak, backend=backend)
+        )
     rows += attention_rows(sizes, device) + generation_rows(sizes, device)
     rows.append(largest_batch(sizes, device))
     name = (
         torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu (dry run)"
     )
+    peak_text = "unknown (MFU n/a)" if peak is None else f"{peak / 1e12:g} TFLOP/s"
     header = (
         f"# gpu_check: {name}, torch {torch.__version__}, "
-        f"{datetime.date.today()}\n\ncuda tests: {tests}"
+        f"CUDA {torch.version.cuda or 'none'}, {datetime.date.today()}\n\n"
+        f"bf16 dense peak: {peak_text}\n\ncuda tests: {tests}"
     )
     table = render(rows, header)
     print(table)
