@@ -3,6 +3,7 @@ decoding, streaming text, and quality measures of a code model."""
 
 from llmlab.generate.batching import left_pad
 from llmlab.generate.engine import ContextPolicy, Step, generate, stream
+from llmlab.generate.healing import healed_prompts, healing_mask
 from llmlab.generate.naive import generate_plain
 from llmlab.generate.quality import (
     bits_per_byte,
@@ -42,6 +43,8 @@ __all__ = [
     "filtered_probs",
     "generate",
     "generate_plain",
+    "healed_prompts",
+    "healing_mask",
     "left_pad",
     "min_p_filter",
     "parse_rate",

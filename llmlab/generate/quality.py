@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 
 from llmlab.generate.engine import generate
+from llmlab.generate.healing import healed_prompts
 from llmlab.generate.sampling import SamplingConfig
 from llmlab.generate.text_stream import token_bytes
 from llmlab.model import GPT
@@ -91,23 +92,43 @@ def python_samples(
     sampling: SamplingConfig = SamplingConfig(temperature=0.8),
     generator: torch.Generator | None = None,
     stop_id: int | None = None,
+    heal: bool = True,
+    document_start: int | None = None,
 ) -> list[str]:
     """``n`` samples of ``prompt`` + ``max_new_tokens`` tokens (ending early at
-    ``stop_id``, which is dropped), each trimmed to its last complete line."""
-    start = tokenizer.encode(prompt)
+    ``stop_id``, which is dropped), each trimmed to its last complete line.
+
+    With ``heal`` (default) the prompt's last token is re-drawn as the first of
+    the new tokens, among those that start with its bytes (``healed_prompts``):
+    ``"def "`` ends in a lone space token that training never put before a name.
+    ``document_start``: a token id put before the prompt (not in the text), such
+    as the end-of-text id that separated files in training, so the prompt opens
+    a file (a top-level ``def``) rather than continuing some method.
+    """
+    opening = [] if document_start is None else [document_start]
+    start = opening + tokenizer.encode(prompt)
+    if heal:
+        starts = healed_prompts(
+            model, tokenizer, start, n, sampling=sampling, generator=generator
+        )
+        max_new_tokens -= 1  # the healed token was the first new one
+    else:
+        starts = [start] * n
+    if max_new_tokens < 1:
+        raise ValueError(f"max_new_tokens={max_new_tokens} leaves no token to draw")
     new = generate(
         model,
-        [start] * n,
+        starts,
         max_new_tokens=max_new_tokens,
         sampling=sampling,
         generator=generator,
         stop_tokens=() if stop_id is None else (stop_id,),
     )
     texts = []
-    for tokens in new:
+    for begin, tokens in zip(starts, new):
         if stop_id is not None and tokens and tokens[-1] == stop_id:
             tokens = tokens[:-1]
-        texts.append(complete_lines(tokenizer.decode(start + tokens)))
+        texts.append(complete_lines(tokenizer.decode(begin[len(opening) :] + tokens)))
     return texts
 
 

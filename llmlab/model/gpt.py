@@ -152,7 +152,9 @@ class GPT(nn.Module):
             raise ValueError(
                 f"ids must be (B, T) integers, got {tuple(ids.shape)} {ids.dtype}"
             )
-        if ids.numel():
+        # Reading the range back is a host sync; a compiled graph skips it (it
+        # would break the graph) and relies on the embedding's own index check.
+        if ids.numel() and not torch.compiler.is_compiling():
             low, high = (int(t) for t in torch.aminmax(ids))
             V = self.config.vocab_size
             if low < 0 or high >= V:

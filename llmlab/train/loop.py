@@ -131,8 +131,7 @@ class _Run:
         self.model, self.config, self.optimizer = model, config, optimizer
         self.generator, self.checkpoint_dir, self.lock = generator, checkpoint_dir, lock
         self.device = device = next(model.parameters()).device
-        use_bf16 = config.mixed_precision and device.type == "cuda"
-        self.dtype = torch.bfloat16 if use_bf16 else None
+        self.dtype = autocast_dtype(config, device)
         self.forward = _maybe_compile(model, config, device)
         self.clock = CheckpointClock(config)
 
@@ -298,6 +297,20 @@ def _lock(checkpoint_dir) -> ckpt.DirectoryLock:
 COMPILED_ON = ("cuda",)
 """Device types where ``TrainConfig.compile`` takes effect. Elsewhere compiling a
 course-sized model takes longer than it saves (and needs a C++ compiler)."""
+
+
+def autocast_dtype(config: TrainConfig, device: torch.device) -> torch.dtype | None:
+    """bf16 when ``config`` asks for mixed precision on this device, else None."""
+    if device.type == "cuda" and config.mixed_precision:
+        return torch.bfloat16
+    if device.type == "cpu" and config.cpu_bf16 and cpu_has_native_bf16():
+        return torch.bfloat16
+    return None
+
+
+def cpu_has_native_bf16() -> bool:
+    """Whether this CPU multiplies bf16 matrices in hardware (AVX512-BF16 or AMX)."""
+    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
 
 
 def _maybe_compile(model: nn.Module, config: TrainConfig, device: torch.device):

@@ -14,7 +14,8 @@ def test_build_zoo_builds_once_and_reports(tmp_path, monkeypatch, capsys) -> Non
     build_zoo.main(args + ["--report", "--samples", "4"])
     result = json.loads(capsys.readouterr().out)
     assert result["name"] == "tiny-test" and result["cpu_s"] > 0
-    assert result["parse_rate"] in {0.0, 0.25, 0.5, 0.75, 1.0}
+    for t in build_zoo.TEMPERATURES:
+        assert result[f"parse_rate@T{t}"] in {0.0, 0.25, 0.5, 0.75, 1.0}
     # the report measures the held-out files: every val_every-th corpus file
     model, tokenizer = zoo.pretrained(TINY, cache_dir=tmp_path, progress=False)
     held_out = [p.read_text(encoding="utf-8") for p in stdlib_files()[:20:10]]

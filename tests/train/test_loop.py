@@ -200,3 +200,33 @@ def test_compile_runs_every_step_and_evaluation_through_the_compiled_module(
     ckpt.load_checkpoint(tmp_path, modules={"model": reloaded})
     for name, value in model.state_dict().items():
         assert torch.equal(reloaded.state_dict()[name], value), name
+
+
+@pytest.mark.parametrize("native", [True, False])
+def test_cpu_bf16_autocasts_only_where_the_cpu_has_bf16_matmuls(
+    monkeypatch, native
+) -> None:
+    """cpu_bf16 runs the loss under bf16 autocast on a CPU with native bf16 and
+    leaves it in fp32 elsewhere (where bf16 would only be emulated, slowly)."""
+    import llmlab.train.loop as loop
+
+    monkeypatch.setattr(loop, "cpu_has_native_bf16", lambda: native)
+    seen = []
+
+    def loss_fn(model, batch):
+        seen.append(
+            torch.get_autocast_dtype("cpu")
+            if torch.is_autocast_enabled("cpu")
+            else None
+        )
+        logits = model(batch["ids"])
+        seen.append(logits.dtype)
+        return cross_entropy(logits.float(), batch["ids"]), {}
+
+    def draw(generator):
+        return {"ids": torch.randint(256, (2, 8), generator=generator)}
+
+    config = TrainConfig(max_steps=1, batch_size=2, cpu_bf16=True)
+    fit(tiny_model(), draw, config, loss_fn=loss_fn, progress=False, device="cpu")
+    want = torch.bfloat16 if native else None
+    assert seen == [want, want or torch.float32]
