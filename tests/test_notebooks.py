@@ -105,3 +105,24 @@ def test_nbval_command_fails_on_a_broken_notebook(tmp_path, cells, should_pass) 
         env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
     )
     assert (result.returncode == 0) == should_pass, result.stdout[-2000:]
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_every_plot_has_alt_text(path) -> None:
+    """Each cell with an image output describes it for readers who cannot see it.
+
+    myst-nb reads the alt text from the cell's metadata, {"mystnb": {"image": {"alt":
+    ...}}}; without it the book's <img> has only a file name (the browser test also
+    checks the built pages).
+    """
+    missing = []
+    for i, cell in enumerate(load(path)["cells"]):
+        images = [
+            o
+            for o in cell.get("outputs", [])
+            if any(k.startswith("image/") for k in o.get("data", {}))
+        ]
+        alt = cell.get("metadata", {}).get("mystnb", {}).get("image", {}).get("alt", "")
+        if images and len(alt.split()) < 8:
+            missing.append(f"cell {i} ({cell.get('id')})")
+    assert not missing, f"{path.name}: plots without alt text: {missing}"

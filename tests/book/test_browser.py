@@ -31,30 +31,6 @@ PHONE_WIDTH = 412  # CSS pixels, a common phone; the desktop pass uses 1280
 # A chapter whose screenshot shows the sidebar, code, output, a plot and typeset math.
 SCREENSHOT_CHAPTER = "chapters/03_attention.html"
 
-# Problems known today, by page: (the start of the problem's message, why). Only those
-# problems are tolerated (the test reports them as xfail); any other problem on the page
-# fails, and so does an entry whose problem has gone (remove it then). Chapter authors
-# own these pages; the fix for missing alt text is cell metadata
-# {"mystnb": {"image": {"alt": "what the plot shows"}}} on the plotting cell.
-NO_PLOT_ALT = (
-    "image without alt text",
-    "plot outputs have no alt text (the alt is the image's file name)",
-)
-KNOWN_FAILURES: dict[str, tuple[str, str]] = {
-    f"chapters/{name}.html": NO_PLOT_ALT
-    for name in [
-        "00_overview",
-        "01_tokenization",
-        "02_embeddings",
-        "03_attention",
-        "04_transformer_block",
-        "05_positions",
-        "06_pretraining",
-        "09_context",
-        "12_distributed",
-    ]
-}
-
 # Runs in the page: everything the checks need, in one round trip.
 INSPECT = (Path(__file__).parent / "inspect.js").read_text()
 
@@ -197,15 +173,7 @@ def test_page(browser_page, book_server, path: str) -> None:
     found += solution_problems(browser_page)
     if info["codeWide"]:
         print(f"{path}: {info['codeWide']} code block(s) scroll horizontally")
-    prefix, why = KNOWN_FAILURES.get(path, ("\0", ""))
-    known = [p for p in found if p.startswith(prefix)]
-    rest = [p for p in found if not p.startswith(prefix)]
-    assert not rest, f"{path}:\n  " + "\n  ".join(rest)
-    if path in KNOWN_FAILURES:
-        assert known, (
-            f"{path} no longer has {prefix!r}: remove its KNOWN_FAILURES entry"
-        )
-        pytest.xfail(f"{len(known)} known: {why}")
+    assert not found, f"{path}:\n  " + "\n  ".join(found)
 
 
 def test_the_checks_catch_untypeset_math(browser_page, book_server) -> None:
