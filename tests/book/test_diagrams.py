@@ -59,7 +59,7 @@ def test_every_figure_is_embedded_where_a_chapter_describes_it() -> None:
                 options, _, caption = block.partition("\n\n")
                 assert ":alt: " in options, f"{path.name}: {match.group(1)} has no alt"
                 assert len(caption.split()) >= 15, (
-                    f"{path.name}: {match.group(1)} needs a caption stating its takeaway"
+                    f"{path.name}: {match.group(1)}: a caption states its takeaway"
                 )
                 assert (FIGURES / match.group(1)).is_file(), match.group(1)
                 embedded.setdefault(match.group(1), []).append(path.name)
