@@ -6,9 +6,9 @@ serves _build/html on 127.0.0.1 and opens each page in headless Chromium (Debian
 Per page: a title and a main heading; no console errors or failed requests; no broken
 internal link or anchor; every image loaded and described by alt text; every formula
 typeset; each solution hidden behind a "Show solution" toggle that reveals it;
-next/previous links in table-of-contents order; no prose wider than its column, at
-desktop and phone widths. Screenshots of the home page, one chapter and the figures go
-to _build/screenshots/.
+next/previous links in table-of-contents order; no prose, code block or cell output
+wider than its column, at desktop and phone widths. Screenshots of the home page, one
+chapter and the figures go to _build/screenshots/.
 """
 
 from __future__ import annotations
@@ -118,6 +118,7 @@ def problems_of(path: str, info: dict, errors: list[str], base: str) -> list[str
     if info["pageWide"]:
         found.append("the page scrolls horizontally")
     found += [f"prose wider than its column: {w}" for w in info["wideProse"]]
+    found += [f"code wider than its column: {w}" for w in info["codeWide"]]
     index = PAGES.index(path)
     want_prev = PAGES[index - 1] if index > 0 else None
     want_next = PAGES[index + 1] if index + 1 < len(PAGES) else None
@@ -140,7 +141,8 @@ def phone_width_problems(page, width: int = PHONE_WIDTH) -> list[str]:
     finally:
         page.set_viewport_size(desktop)
     found = ["the page scrolls horizontally"] if info["pageWide"] else []
-    return found + [f"prose wider than its column: {w}" for w in info["wideProse"]]
+    found += [f"prose wider than its column: {w}" for w in info["wideProse"]]
+    return found + [f"code wider than its column: {w}" for w in info["codeWide"]]
 
 
 def solution_problems(page) -> list[str]:
@@ -171,8 +173,6 @@ def test_page(browser_page, book_server, path: str) -> None:
     found = problems_of(path, info, errors, book_server)
     found += [f"at phone width: {p}" for p in phone_width_problems(browser_page)]
     found += solution_problems(browser_page)
-    if info["codeWide"]:
-        print(f"{path}: {info['codeWide']} code block(s) scroll horizontally")
     assert not found, f"{path}:\n  " + "\n  ".join(found)
 
 
@@ -186,6 +186,19 @@ def test_the_checks_catch_untypeset_math(browser_page, book_server) -> None:
     assert info["mathTypeset"] == 0
     problems = problems_of(SCREENSHOT_CHAPTER, info, [], book_server)
     assert any(p.startswith("untypeset TeX") for p in problems), problems
+
+
+def test_the_checks_catch_code_wider_than_its_column(browser_page, book_server) -> None:
+    """Without the book's stylesheet (which wraps long lines) code and output overflow:
+    the check for wide code fires on a page with long lines (a GPTConfig repr)."""
+    page = "chapters/11_what_context_is_not.html"
+    browser_page.route("**/_static/llmlab.css*", lambda route: route.abort())
+    try:
+        info, _ = visit(browser_page, book_server, page)
+    finally:
+        browser_page.unroute("**/_static/llmlab.css*")
+    problems = problems_of(page, info, [], book_server)
+    assert any(p.startswith("code wider than its column") for p in problems), problems
 
 
 def test_home_redirects_and_next_link_navigates(browser_page, book_server) -> None:
