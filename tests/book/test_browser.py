@@ -28,7 +28,7 @@ from tests.book.site import (
 
 PAGES = toc_pages()
 PHONE_WIDTH = 412  # CSS pixels, a common phone; the desktop pass uses 1280
-# A chapter whose screenshot shows the sidebar, code, output, a plot and typeset math.
+# A chapter whose screenshot shows the sidebar, code, output, a diagram and typeset math
 SCREENSHOT_CHAPTER = "chapters/03_attention.html"
 
 # Runs in the page: everything the checks need, in one round trip.
@@ -223,10 +223,11 @@ def test_screenshots(browser_page, book_server) -> None:
             browser_page.goto(f"{book_server}/{path}", wait_until="load")
             browser_page.evaluate(INSPECT)  # waits for MathJax and images
             if path == SCREENSHOT_CHAPTER:
-                # The first section whose heading has math: prose, math, code, output.
+                # Its first diagram in the middle: the math above it, code and output
+                # below it.
                 browser_page.evaluate(
-                    "document.querySelector('article h2 mjx-container')"
-                    ".closest('h2').scrollIntoView()"
+                    "document.querySelector('article figure')"
+                    ".scrollIntoView({block: 'center'})"
                 )
             browser_page.screenshot(path=str(SCREENSHOTS / name))
             assert (SCREENSHOTS / name).stat().st_size > 10_000, name
