@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -105,3 +106,71 @@ def test_nbval_command_fails_on_a_broken_notebook(tmp_path, cells, should_pass) 
         env={**os.environ, "PYTHONDONTWRITEBYTECODE": "1"},
     )
     assert (result.returncode == 0) == should_pass, result.stdout[-2000:]
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_every_plot_has_alt_text(path) -> None:
+    """Each cell with an image output describes it for readers who cannot see it.
+
+    myst-nb reads the alt text from the cell's metadata, {"mystnb": {"image": {"alt":
+    ...}}}; without it the book's <img> has only a file name (the browser test also
+    checks the built pages).
+    """
+    missing = []
+    for i, cell in enumerate(load(path)["cells"]):
+        images = [
+            o
+            for o in cell.get("outputs", [])
+            if any(k.startswith("image/") for k in o.get("data", {}))
+        ]
+        alt = cell.get("metadata", {}).get("mystnb", {}).get("image", {}).get("alt", "")
+        if images and len(alt.split()) < 8:
+            missing.append(f"cell {i} ({cell.get('id')})")
+    assert not missing, f"{path.name}: plots without alt text: {missing}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_solutions_are_collapsed_in_jupyterlab_and_the_book(path) -> None:
+    """A solution cell starts hidden wherever the chapter is read.
+
+    The book hides cells tagged ``hide-input`` behind a "Show solution" toggle (see
+    book/_ext/llmlab_book.py); JupyterLab and Notebook 7 collapse a cell's source when
+    its metadata has ``"jupyter": {"source_hidden": true}``.
+    """
+    cells = load(path)["cells"]
+    solutions = [
+        (i, c)
+        for i, c in enumerate(cells)
+        if "solution" in c["metadata"].get("tags", [])
+    ]
+    for i, cell in solutions:
+        assert cell["cell_type"] == "code", f"{path.name}: cell {i}"
+        assert "hide-input" in cell["metadata"]["tags"], (
+            f"{path.name}: solution cell {i} is shown outright in the book"
+        )
+        assert cell["metadata"].get("jupyter", {}).get("source_hidden") is True, (
+            f"{path.name}: solution cell {i} is not collapsed in JupyterLab "
+            '(metadata "jupyter": {"source_hidden": true})'
+        )
+
+
+def colab_install_cell() -> str:
+    """The first-cell snippet that book/setup.md documents (and tests/book runs)."""
+    setup = (CHAPTERS[0].parents[1] / "book" / "setup.md").read_text()
+    match = re.search(r"```ipython\n(# On Colab.*?)```", setup, re.S)
+    assert match, "book/setup.md lost its first-cell snippet"
+    return match.group(1).strip()
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_first_code_cell_installs_llmlab_on_colab(path) -> None:
+    """Colab opens a notebook alone: its first cell installs llmlab when missing."""
+    code = [c for c in load(path)["cells"] if c["cell_type"] == "code"]
+    first = code[0]
+    assert source(first).strip() == colab_install_cell(), (
+        f"{path.name}: the first code cell is not book/setup.md's install snippet"
+    )
+    assert "remove-cell" in first["metadata"].get("tags", []), (
+        f"{path.name}: the install cell shows on the book's page (tag it remove-cell)"
+    )
+    assert not first.get("outputs"), f"{path.name}: the install cell has output"

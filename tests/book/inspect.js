@@ -18,8 +18,13 @@
   const wide = prose.filter(el => el.scrollWidth > el.clientWidth + 1
                               || el.getBoundingClientRect().right > right)
     .map(el => el.tagName + ': ' + el.textContent.trim().slice(0, 60));
-  const codeWide = [...article.querySelectorAll('pre')]
-    .filter(el => el.scrollWidth > el.clientWidth + 1).length;
+  // Code blocks and cell outputs: wider than their own box (they would scroll
+  // sideways) or reaching past the article's right edge.
+  const codeWide = [...article.querySelectorAll('pre, div.cell_output > *')]
+    .filter(el => el.scrollWidth > el.clientWidth + 2
+                  || el.getBoundingClientRect().right > right + 1)
+    .map(el => (el.closest('.cell_output') ? 'output: ' : 'code: ')
+               + el.textContent.trim().slice(0, 60));
   const h1 = document.querySelector('article h1, main h1, h1');
   const href = sel => { const a = document.querySelector(sel); return a ? a.href : null; };
   return {

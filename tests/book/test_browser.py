@@ -6,9 +6,9 @@ serves _build/html on 127.0.0.1 and opens each page in headless Chromium (Debian
 Per page: a title and a main heading; no console errors or failed requests; no broken
 internal link or anchor; every image loaded and described by alt text; every formula
 typeset; each solution hidden behind a "Show solution" toggle that reveals it;
-next/previous links in table-of-contents order; no prose wider than its column, at
-desktop and phone widths. Screenshots of the home page, one chapter and the figures go
-to _build/screenshots/.
+next/previous links in table-of-contents order; no prose, code block or cell output
+wider than its column, at desktop and phone widths. Screenshots of the home page, one
+chapter and the figures go to _build/screenshots/.
 """
 
 from __future__ import annotations
@@ -28,32 +28,8 @@ from tests.book.site import (
 
 PAGES = toc_pages()
 PHONE_WIDTH = 412  # CSS pixels, a common phone; the desktop pass uses 1280
-# A chapter whose screenshot shows the sidebar, code, output, a plot and typeset math.
+# A chapter whose screenshot shows the sidebar, code, output, a diagram and typeset math
 SCREENSHOT_CHAPTER = "chapters/03_attention.html"
-
-# Problems known today, by page: (the start of the problem's message, why). Only those
-# problems are tolerated (the test reports them as xfail); any other problem on the page
-# fails, and so does an entry whose problem has gone (remove it then). Chapter authors
-# own these pages; the fix for missing alt text is cell metadata
-# {"mystnb": {"image": {"alt": "what the plot shows"}}} on the plotting cell.
-NO_PLOT_ALT = (
-    "image without alt text",
-    "plot outputs have no alt text (the alt is the image's file name)",
-)
-KNOWN_FAILURES: dict[str, tuple[str, str]] = {
-    f"chapters/{name}.html": NO_PLOT_ALT
-    for name in [
-        "00_overview",
-        "01_tokenization",
-        "02_embeddings",
-        "03_attention",
-        "04_transformer_block",
-        "05_positions",
-        "06_pretraining",
-        "09_context",
-        "12_distributed",
-    ]
-}
 
 # Runs in the page: everything the checks need, in one round trip.
 INSPECT = (Path(__file__).parent / "inspect.js").read_text()
@@ -142,6 +118,7 @@ def problems_of(path: str, info: dict, errors: list[str], base: str) -> list[str
     if info["pageWide"]:
         found.append("the page scrolls horizontally")
     found += [f"prose wider than its column: {w}" for w in info["wideProse"]]
+    found += [f"code wider than its column: {w}" for w in info["codeWide"]]
     index = PAGES.index(path)
     want_prev = PAGES[index - 1] if index > 0 else None
     want_next = PAGES[index + 1] if index + 1 < len(PAGES) else None
@@ -164,7 +141,8 @@ def phone_width_problems(page, width: int = PHONE_WIDTH) -> list[str]:
     finally:
         page.set_viewport_size(desktop)
     found = ["the page scrolls horizontally"] if info["pageWide"] else []
-    return found + [f"prose wider than its column: {w}" for w in info["wideProse"]]
+    found += [f"prose wider than its column: {w}" for w in info["wideProse"]]
+    return found + [f"code wider than its column: {w}" for w in info["codeWide"]]
 
 
 def solution_problems(page) -> list[str]:
@@ -195,17 +173,7 @@ def test_page(browser_page, book_server, path: str) -> None:
     found = problems_of(path, info, errors, book_server)
     found += [f"at phone width: {p}" for p in phone_width_problems(browser_page)]
     found += solution_problems(browser_page)
-    if info["codeWide"]:
-        print(f"{path}: {info['codeWide']} code block(s) scroll horizontally")
-    prefix, why = KNOWN_FAILURES.get(path, ("\0", ""))
-    known = [p for p in found if p.startswith(prefix)]
-    rest = [p for p in found if not p.startswith(prefix)]
-    assert not rest, f"{path}:\n  " + "\n  ".join(rest)
-    if path in KNOWN_FAILURES:
-        assert known, (
-            f"{path} no longer has {prefix!r}: remove its KNOWN_FAILURES entry"
-        )
-        pytest.xfail(f"{len(known)} known: {why}")
+    assert not found, f"{path}:\n  " + "\n  ".join(found)
 
 
 def test_the_checks_catch_untypeset_math(browser_page, book_server) -> None:
@@ -218,6 +186,19 @@ def test_the_checks_catch_untypeset_math(browser_page, book_server) -> None:
     assert info["mathTypeset"] == 0
     problems = problems_of(SCREENSHOT_CHAPTER, info, [], book_server)
     assert any(p.startswith("untypeset TeX") for p in problems), problems
+
+
+def test_the_checks_catch_code_wider_than_its_column(browser_page, book_server) -> None:
+    """Without the book's stylesheet (which wraps long lines) code and output overflow:
+    the check for wide code fires on a page with long lines (a GPTConfig repr)."""
+    page = "chapters/11_what_context_is_not.html"
+    browser_page.route("**/_static/llmlab.css*", lambda route: route.abort())
+    try:
+        info, _ = visit(browser_page, book_server, page)
+    finally:
+        browser_page.unroute("**/_static/llmlab.css*")
+    problems = problems_of(page, info, [], book_server)
+    assert any(p.startswith("code wider than its column") for p in problems), problems
 
 
 def test_home_redirects_and_next_link_navigates(browser_page, book_server) -> None:
@@ -242,10 +223,11 @@ def test_screenshots(browser_page, book_server) -> None:
             browser_page.goto(f"{book_server}/{path}", wait_until="load")
             browser_page.evaluate(INSPECT)  # waits for MathJax and images
             if path == SCREENSHOT_CHAPTER:
-                # The first section whose heading has math: prose, math, code, output.
+                # Its first diagram in the middle: the math above it, code and output
+                # below it.
                 browser_page.evaluate(
-                    "document.querySelector('article h2 mjx-container')"
-                    ".closest('h2').scrollIntoView()"
+                    "document.querySelector('article figure')"
+                    ".scrollIntoView({block: 'center'})"
                 )
             browser_page.screenshot(path=str(SCREENSHOTS / name))
             assert (SCREENSHOTS / name).stat().st_size > 10_000, name
