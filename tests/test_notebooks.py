@@ -174,3 +174,15 @@ def test_first_code_cell_installs_llmlab_on_colab(path) -> None:
         f"{path.name}: the install cell shows on the book's page (tag it remove-cell)"
     )
     assert not first.get("outputs"), f"{path.name}: the install cell has output"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.name)
+def test_the_import_cell_is_collapsed_in_the_book(path) -> None:
+    """The cell after the install snippet (imports, the device, the chapter's model)
+    opens every chapter; the book shows its output and folds its 10-30 lines of
+    imports behind a toggle (tag ``hide-input``)."""
+    second = [c for c in load(path)["cells"] if c["cell_type"] == "code"][1]
+    assert source(second).lstrip().startswith(("import ", "from ")), path.name
+    assert "hide-input" in second["metadata"].get("tags", []), (
+        f"{path.name}: the import cell is shown in full on the book's page"
+    )
