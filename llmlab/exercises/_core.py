@@ -11,6 +11,10 @@ A checker is a function decorated with ``@exercise("name")`` inside a chapter mo
 ``llmlab/exercises/chNN.py``. It receives the learner's function and raises
 ``AssertionError`` with a helpful message on a wrong answer.
 
+A conceptual question is checked the same way, with ``@question("name")``: the learner
+passes a value (``check("name", answer)`` with ``answer = "b"``) instead of a function,
+and the checker explains why a wrong choice is wrong.
+
 ``check`` watches the learner's function while the checker runs it, so feedback is
 about the learner's code, whatever happens:
 
@@ -56,6 +60,8 @@ class Exercise:
     """The chapter module that defines it, e.g. ``"ch00"``."""
     verify: Checker
     """Raises ``AssertionError`` with a message when the learner's function is wrong."""
+    takes_value: bool = False
+    """A question: ``check`` hands the learner's answer (a value) to ``verify``."""
 
 
 def exercise(name: str) -> Callable[[Checker], Checker]:
@@ -63,6 +69,18 @@ def exercise(name: str) -> Callable[[Checker], Checker]:
 
     def mark(verify: Checker) -> Checker:
         verify.__exercise_name__ = name  # type: ignore[attr-defined]
+        return verify
+
+    return mark
+
+
+def question(name: str) -> Callable[[Checker], Checker]:
+    """Mark ``verify(answer)`` as the checker of conceptual question ``name``: the
+    learner's answer is a value (a letter, a number), not a function."""
+
+    def mark(verify: Checker) -> Checker:
+        verify.__exercise_name__ = name  # type: ignore[attr-defined]
+        verify.__takes_value__ = True  # type: ignore[attr-defined]
         return verify
 
     return mark
@@ -83,7 +101,8 @@ def all_exercises() -> dict[str, Exercise]:
                 continue
             if name in found:
                 raise RuntimeError(f"exercise {name!r} is defined twice")
-            found[name] = Exercise(name=name, chapter=info.name, verify=obj)
+            takes_value = getattr(obj, "__takes_value__", False)
+            found[name] = Exercise(name, info.name, obj, takes_value)
     return found
 
 
@@ -263,7 +282,8 @@ def _feedback(name: str, error: BaseException, watched: _Watched, timeout: float
 def check(
     name: str, fn: Callable, *, quiet: bool = False, timeout: float = DEFAULT_TIMEOUT
 ) -> bool:
-    """Check the learner's ``fn`` against exercise ``name``; print feedback.
+    """Check the learner's ``fn`` against exercise ``name``; print feedback. For a
+    question, ``fn`` is the learner's answer (a value, not a function).
 
     Returns True when every case passes. Never raises for a wrong, crashing or
     hanging function (stopped after ``timeout`` seconds), so a notebook with an
@@ -273,6 +293,8 @@ def check(
     if name not in exercises:
         known = ", ".join(sorted(exercises))
         raise KeyError(f"no exercise named {name!r}; known exercises: {known}")
+    if exercises[name].takes_value:
+        return _check_answer(name, exercises[name].verify, fn, quiet=quiet)
     if not callable(fn):
         raise TypeError(f"check({name!r}, fn): fn must be a function, got {fn!r:.60}")
     if not (isinstance(timeout, (int, float)) and 0 < timeout < math.inf):
@@ -284,6 +306,23 @@ def check(
         message, ok = _feedback(name, error, watched, timeout), False
     else:
         message, ok = f"[{name}] correct, every case passed.", True
+    if not quiet:
+        print(("✅ " if ok else "❌ ") + message)
+    return ok
+
+
+def _check_answer(name: str, verify: Checker, answer, *, quiet: bool) -> bool:
+    """``check`` for a question: the answer is a value; feedback says why."""
+    try:
+        if answer is None or answer is Ellipsis:
+            raise AssertionError(
+                "not answered yet: set the answer to one of the choices."
+            )
+        verify(answer)
+    except AssertionError as error:
+        message, ok = f"[{name}] not quite: {error}", False
+    else:
+        message, ok = f"[{name}] correct.", True
     if not quiet:
         print(("✅ " if ok else "❌ ") + message)
     return ok

@@ -1,13 +1,17 @@
-"""Checkers for chapter 01, tokenization: streaming decode, ids back to bytes, encode.
+"""Checkers for chapter 01, tokenization: streaming decode, ids back to bytes, and
+bits per byte, the loss that compares models with different vocabularies.
 
 Right answers come from Python's incremental UTF-8 decoder (``codecs``), from the
-text itself (ids must expand to its UTF-8 bytes) and from ``BPETokenizer.bpe``.
+text itself (ids must expand to its UTF-8 bytes), and from a unigram model's code
+length summed token by token in bits.
 """
 
 from __future__ import annotations
 
 import codecs
+import math
 import random
+from collections import Counter
 
 from llmlab.exercises._core import exercise
 from llmlab.tokenizer import BPETokenizer
@@ -83,14 +87,26 @@ def verify_expand_ids(fn) -> None:
         )
 
 
-@exercise("bpe_encode")
-def verify_bpe_encode(fn) -> None:
-    """``bpe_encode(text, merges)``: UTF-8 bytes, then merges lowest id first."""
-    merges, tokenizer = _trained(20)
-    for text in ["lowest", "newer wider", "", "slower than ever", "ŵ 🐍 low"]:
-        got = fn(text, dict(merges))
-        want = tokenizer.bpe(list(text.encode("utf-8")))
-        assert list(got) == want, (
-            f"bpe_encode({text!r}) gave {list(got)}, want {want}. Start from the UTF-8 "
-            "bytes; repeatedly merge the present pair with the lowest new id."
+@exercise("bits_per_byte")
+def verify_bits_per_byte(fn) -> None:
+    """``bits_per_byte(loss, n_tokens, n_bytes)``: a mean loss in nats per token over
+    a text of n_tokens tokens and n_bytes bytes, as bits per byte of that text."""
+    _, tokenizer = _trained(40)
+    for text in _TEXTS[:4] + [" low lower lowest newer newest wider widest"]:
+        ids = tokenizer.encode(text)
+        counts = Counter(ids)
+        # A unigram model of the text itself: p(id) = its share of the tokens.
+        probs = {i: c / len(ids) for i, c in counts.items()}
+        loss = -sum(math.log(probs[i]) for i in ids) / len(ids)  # nats per token
+        n_bytes = len(text.encode("utf-8"))
+        want = -sum(math.log2(probs[i]) for i in ids) / n_bytes  # bits, summed
+        got = fn(loss, len(ids), n_bytes)
+        label = f"loss {loss:.4f} nats/token, {len(ids)} tokens, {n_bytes} bytes"
+        assert isinstance(got, (int, float)) or getattr(got, "ndim", 1) == 0, (
+            f"{label}: expected one number, got {type(got).__name__}"
+        )
+        assert math.isclose(float(got), want, rel_tol=1e-6), (
+            f"{label}: got {float(got):.4f}, want {want:.4f} bits per byte. The "
+            "text's total cost is loss × n_tokens nats; share it over the bytes, "
+            "and 1 bit = ln 2 nats."
         )

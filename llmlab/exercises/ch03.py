@@ -1,8 +1,9 @@
 """Checkers for chapter 03, attention.
 
 Right answers come from PyTorch's ``F.scaled_dot_product_attention`` (weights are
-checked through what they do to random values) and, for ``future_dependence``,
-from the mask each test layer was built with.
+checked through what they do to random values), for ``future_dependence`` from the
+mask each test layer was built with, and for ``set_score_scale`` from the scores
+recomputed from each layer's own weights.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from llmlab.exercises._core import exercise
+from llmlab.exercises._core import exercise, question
 from llmlab.model import AttentionMask, CausalSelfAttention, GPTConfig
 
 
@@ -99,31 +100,85 @@ def verify_sliding_window_weights(fn) -> None:
         )
 
 
-@exercise("grouped_query_attention")
-def verify_grouped_query_attention(fn) -> None:
-    """``grouped_query_attention(q, k, v)``: causal attention with q (B, H, T, Dh) and
-    k, v (B, K, T, Dh), query head h reading key/value head h // (H // K)."""
-    for seed, (B, H, K, T, Dh) in enumerate(
-        [(1, 2, 2, 3, 4), (2, 4, 1, 5, 8), (1, 8, 2, 7, 16), (2, 6, 3, 4, 8)]
-    ):
-        q = _randn(B, H, T, Dh, seed=3 * seed)
-        k = _randn(B, K, T, Dh, seed=3 * seed + 1)
-        v = _randn(B, K, T, Dh, seed=3 * seed + 2)
-        group = H // K
-        want = F.scaled_dot_product_attention(
-            q,
-            k.repeat_interleave(group, dim=1),
-            v.repeat_interleave(group, dim=1),
-            is_causal=True,
-        )
-        got = fn(q.clone(), k.clone(), v.clone())
-        label = f"(B={B}, H={H}, K={K}, T={T}, Dh={Dh})"
-        assert isinstance(got, torch.Tensor), f"{label}: expected a tensor"
-        assert got.shape == (B, H, T, Dh), (
-            f"{label}: shape {tuple(got.shape)}, want {(B, H, T, Dh)}"
-        )
-        assert torch.allclose(got, want, atol=1e-5), (
-            f"{label}: output differs from PyTorch's attention with each key/value "
-            "head shared by a group of consecutive query heads (heads 0..g-1 read "
-            "key head 0). repeat_interleave, not repeat, gives that order."
-        )
+def _scores_by_hand(layer: CausalSelfAttention, x: torch.Tensor, scale: float):
+    """Causal softmax(scale · q·k) of one layer on its input x (B, T, D), from the
+    layer's own weights but not through its modules (so no hook can touch it)."""
+    d = layer.config.d_head
+    q = F.linear(x, layer.query.weight, layer.query.bias)  # (B, T, H·Dh)
+    k = F.linear(x, layer.key.weight, layer.key.bias)  # (B, T, K·Dh)
+    q = q.unflatten(-1, (-1, d)).transpose(1, 2)  # (B, H, T, Dh)
+    k = k.unflatten(-1, (-1, d)).transpose(1, 2)  # (B, K, T, Dh)
+    k = k.repeat_interleave(q.shape[1] // k.shape[1], dim=1)  # (B, H, T, Dh)
+    T = x.shape[1]
+    future = torch.ones(T, T, dtype=torch.bool).triu(1)
+    scores = (q @ k.transpose(-2, -1) * scale).masked_fill(future, float("-inf"))
+    return scores.softmax(dim=-1)  # (B, H, T, T)
+
+
+@exercise("set_score_scale")
+def verify_set_score_scale(fn) -> None:
+    """``set_score_scale(model, scale)``: every attention layer of the GPT computes
+    softmax(scale · q·k) from then on; the parameters stay as they were."""
+    from llmlab.model import GPT, attention_maps
+
+    cases = [
+        (GPTConfig(position="none"), 1.0, "scale 1 (no scaling at all)"),
+        (GPTConfig(position="none", n_heads=2), 0.5 / math.sqrt(16), "scale 0.5/√Dh"),
+        (GPTConfig(position="none", n_kv_heads=2), 3.0, "scale 3, grouped-query"),
+    ]
+    for seed, (config, scale, label) in enumerate(cases):
+        model = GPT(config, generator=torch.Generator().manual_seed(seed)).eval()
+        before = {n: p.detach().clone() for n, p in model.named_parameters()}
+        fn(model, scale)
+        for name, p in model.named_parameters():
+            assert torch.equal(p, before[name]), (
+                f"{label}: `{name}` changed. Leave the parameters as they are (the "
+                "experiment trains the same weights from the same start); change "
+                "what the layer computes, e.g. with a forward hook."
+            )
+        inputs: list[torch.Tensor] = []
+        layers = [m for m in model.modules() if isinstance(m, CausalSelfAttention)]
+        hooks = [
+            m.register_forward_pre_hook(lambda m, args: inputs.append(args[0]))
+            for m in layers
+        ]
+        ids = torch.randint(0, 256, (2, 12), generator=torch.Generator().manual_seed(9))
+        with torch.no_grad():
+            maps = attention_maps(model, ids)
+        for hook in hooks:
+            hook.remove()
+        for n, (layer, x, got) in enumerate(zip(layers, inputs, maps)):
+            want = _scores_by_hand(layer, x, scale)
+            usual = _scores_by_hand(layer, x, 1 / math.sqrt(config.d_head))
+            if torch.allclose(got, usual, atol=1e-5) and scale != 1 / math.sqrt(
+                config.d_head
+            ):
+                raise AssertionError(
+                    f"{label}: layer {n} still divides by √Dh, as if nothing "
+                    "changed. The layer computes q·k/√Dh; multiplying every query "
+                    "by c multiplies every score by c: which c turns 1/√Dh into "
+                    "`scale`?"
+                )
+            assert torch.allclose(got, want, atol=1e-5), (
+                f"{label}: layer {n}'s attention weights are not softmax(scale · "
+                "q·k) with the causal mask. Scale the queries only (scaling both "
+                "q and k multiplies the scores twice), by scale·√Dh."
+            )
+
+
+@question("score_growth")
+def verify_score_growth(answer) -> None:
+    """Widening heads from d_k = 64 to 256: by what factor does the typical size
+    (standard deviation) of unscaled q·k grow? (a) 4 (b) 2 (c) 16 (d) 1."""
+    choice = str(answer).strip().lower()
+    assert choice in {"a", "b", "c", "d"}, (
+        f"answer with one letter, a, b, c or d (got {answer!r})"
+    )
+    why = {
+        "a": "4 is how much the *variance* grows (it is d_k); the typical size is "
+        "its square root.",
+        "c": "16 = 4²: that would be a variance growing like d_k², but each of the "
+        "d_k terms adds variance 1, so the variance grows like d_k.",
+        "d": "that is what the scaled score does; the question asks about raw q·k.",
+    }
+    assert choice == "b", why[choice]

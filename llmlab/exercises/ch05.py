@@ -1,17 +1,17 @@
-"""Checkers for chapter 05, positions: sinusoidal shifts, RoPE's base, ALiBi slopes.
+"""Checkers for chapter 05, positions: sinusoidal shifts, RoPE's base and how far
+apart RoPE still sees two identical vectors as alike.
 
-Right answers come from ``llmlab.model`` (``sinusoidal_table``, ``rope_angles``),
-checked through the property each exercise asks for, and from BLOOM's slopes.
+Right answers come from ``llmlab.model`` (``sinusoidal_table``, ``rope_angles``,
+``apply_rope``), checked through the property each exercise asks for.
 """
 
 from __future__ import annotations
 
 import math
-import warnings
 
 import torch
 
-from llmlab.exercises._core import exercise
+from llmlab.exercises._core import exercise, question
 from llmlab.model import rope_angles, sinusoidal_table
 
 
@@ -56,23 +56,59 @@ def verify_min_rope_base(fn) -> None:
         )
 
 
-@exercise("alibi_slopes")
-def verify_alibi_slopes(fn) -> None:
-    """``alibi_slopes(n_heads)``: one slope per head, for a power-of-two head count."""
-    with warnings.catch_warnings():  # transformers' tqdm warns about Jupyter widgets
-        warnings.simplefilter("ignore")
-        from transformers.models.bloom.modeling_bloom import build_alibi_tensor
+@exercise("rope_similarity")
+def verify_rope_similarity(fn) -> None:
+    """``rope_similarity(head_dim, base, distances)``: the RoPE score of an all-ones
+    query and an all-ones key ``m`` positions apart, divided by head_dim, per m."""
+    from llmlab.model import apply_rope
 
-    for n_heads in [1, 2, 4, 8, 16]:
-        # BLOOM's bias for positions (0, 1) is (0, slope): the oracle's slopes.
-        bias = build_alibi_tensor(torch.ones(1, 2), n_heads, torch.float64)
-        want = bias[:, 0, 1]
-        got = fn(n_heads)
+    cases = [
+        (8, 10_000.0, [0, 1, 2, 7]),
+        (64, 10_000.0, [0, 3, 50, 1000, 4096]),
+        (128, 500_000.0, [0, 1, 100, 10_000, 131_072]),
+        (16, 100.0, [5, 0, 9]),
+    ]
+    for head_dim, base, distances in cases:
+        label = f"head_dim={head_dim}, base={base:g}, distances={distances}"
+        got = fn(head_dim, base, list(distances))
         got = torch.as_tensor(got, dtype=torch.float64).flatten()
-        assert got.shape == want.shape, (
-            f"n_heads={n_heads}: got {got.numel()} slopes, want one per head"
+        assert got.shape == (len(distances),), (
+            f"{label}: got {got.numel()} numbers, want one per distance"
         )
-        assert torch.allclose(got, want, rtol=1e-5), (
-            f"n_heads={n_heads}: got {got.tolist()}, want {want.tolist()}. Hint: a "
-            "geometric sequence starting at 2**(-8 / n_heads) with that same ratio."
+        ones = torch.ones(1, 1, 1, head_dim, dtype=torch.float64)  # (B, H, T, Dh)
+        zero = torch.zeros(1, dtype=torch.long)
+        key = apply_rope(ones, zero, theta=base)
+        want = torch.stack([
+            (apply_rope(ones, torch.tensor([m]), theta=base) * key).sum() / head_dim
+            for m in distances
+        ])  # fmt: skip
+        assert torch.allclose(got, want, atol=1e-4), (
+            f"{label}: got {[round(v, 4) for v in got.tolist()]}, want "
+            f"{[round(v, 4) for v in want.tolist()]}. Each pair (1, 1) of the query "
+            "and the key turns by m·θ_i relative to the other, with θ_i = "
+            "base^(-2i/head_dim) for i = 0 .. head_dim/2 - 1; divide the dot "
+            "product by head_dim, so that distance 0 gives 1."
         )
+
+
+@question("rope_base_for_long_context")
+def verify_rope_base_for_long_context(answer) -> None:
+    """A model trained at 4k tokens is extended to 128k. Why raise the RoPE base?
+    (a) RoPE has learned parameters that need more room; (b) so that the slowest
+    pairs still have not turned all the way round over the longer context, and
+    distant positions stay distinguishable; (c) a larger base makes every rotation
+    faster, so nearby tokens are told apart better; (d) the base sets the number of
+    heads."""
+    choice = str(answer).strip().lower()
+    assert choice in {"a", "b", "c", "d"}, (
+        f"answer with one letter, a, b, c or d (got {answer!r})"
+    )
+    why = {
+        "a": "RoPE has no learned parameters: the angles are fixed by the base and "
+        "the position (section 4).",
+        "c": "it is the other way round: θ_i = base^(-2i/Dh), so a larger base makes "
+        "the rotations *slower*.",
+        "d": "the base only sets the rotation speeds; the head count is a separate "
+        "setting of the model.",
+    }
+    assert choice == "b", why[choice]

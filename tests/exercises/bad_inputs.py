@@ -69,9 +69,9 @@ CASES = [
     ),
     _case(
         "A function that returns nothing",
-        'check("bpe_encode", bpe_encode)  # no return statement',
-        "bpe_encode",
-        lambda text, merges: None,
+        'check("nearest_neighbours", nearest_neighbours)  # no return statement',
+        "nearest_neighbours",
+        lambda table, token_id, k: None,
         "returned None \\(is a `return` missing\\?\\)",
     ),
     _case(

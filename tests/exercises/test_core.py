@@ -93,7 +93,7 @@ def test_garbage_returns_are_described_not_blamed_on_the_learner(
 
 
 def test_wrong_type_is_described(capsys) -> None:
-    ok, out = _feedback(capsys, "bpe_encode", lambda text, merges: None)
+    ok, out = _feedback(capsys, "nearest_neighbours", lambda table, token_id, k: None)
     assert not ok and "your function returned None (is a `return` missing?)" in out
 
 
