@@ -1,12 +1,19 @@
-"""Checkers for chapter 04, the transformer block: norms, SwiGLU, residuals, counts."""
+"""Checkers for chapter 04, the transformer block: RMSNorm, what a norm keeps, the size
+of the residual stream across depth, and counting a Llama-style block.
+
+Right answers come from PyTorch (``F.rms_norm``) and from ``llmlab.model`` (``GPT``,
+``Block``) run or built on the meta device."""
 
 from __future__ import annotations
 
+import math
+from dataclasses import replace
+
 import torch
 import torch.nn.functional as F
-from torch import nn
 
-from llmlab.exercises._core import exercise
+from llmlab.exercises._core import exercise, question
+from llmlab.model import GPT, PRESETS, Block
 
 
 def _expect_tensor(label: str, got: object) -> None:
@@ -41,88 +48,118 @@ def verify_rms_norm(fn) -> None:
         )
 
 
-@exercise("swiglu_ffn")
-def verify_swiglu_ffn(fn) -> None:
-    """``swiglu_ffn(x, w_gate, w_up, w_down)``: (..., D) -> (..., D)."""
-    g = torch.Generator().manual_seed(6)
-    for shape, D, F_ in [((5,), 4, 6), ((2, 3), 8, 12), ((2, 4, 3), 16, 40)]:
-        label = f"x of shape {(*shape, D)}, d_ff={F_}"
-        x = torch.randn(*shape, D, generator=g)
-        w_gate = torch.randn(D, F_, generator=g) / D**0.5
-        w_up = torch.randn(D, F_, generator=g) / D**0.5
-        w_down = torch.randn(F_, D, generator=g) / F_**0.5
-        got = fn(x.clone(), w_gate.clone(), w_up.clone(), w_down.clone())
-        _expect_tensor(label, got)
-        # nn.Linear stores weights as (out, in), hence the transposes.
-        want = F.linear(F.silu(F.linear(x, w_gate.T)) * F.linear(x, w_up.T), w_down.T)
-        assert got.shape == want.shape, (
-            f"{label}: shape {tuple(got.shape)}, want {tuple(want.shape)}"
-        )
-        assert torch.allclose(got, want, atol=1e-5), (
-            f"{label}: values differ. Hint: only the gate branch goes through SiLU; "
-            "the up branch stays linear, and the two multiply element-wise."
-        )
+@question("norm_of_offset_vector")
+def verify_norm_of_offset_vector(answer) -> None:
+    """A token vector has every entry close to 5: 5 plus noise of size 0.01. With
+    unit scale (and zero shift), what do the two norms make of it? (a) both give
+    about the same vector; (b) LayerNorm gives entries of size about 1 that follow
+    the noise, RMSNorm gives entries all close to 1; (c) LayerNorm gives entries all
+    close to 1, RMSNorm entries of size about 1 that follow the noise; (d) both give
+    entries close to 0."""
+    choice = str(answer).strip().lower()
+    assert choice in {"a", "b", "c", "d"}, (
+        f"answer with one letter, a, b, c or d (got {answer!r})"
+    )
+    why = {
+        "a": "they differ exactly here: LayerNorm subtracts the mean (5) first, "
+        "RMSNorm does not. Try both on torch.full((8,), 5.0) + 0.01 * torch.randn(8).",
+        "c": "the other way round: subtracting the mean is LayerNorm's step, which "
+        "leaves only the noise, and dividing the noise by its own spread makes it "
+        "size 1. RMSNorm divides 5 + noise by about 5.",
+        "d": "neither can return near-zero entries for this input: both divide by a "
+        "measure of the vector's own size, so the result has a root mean square of "
+        "about 1.",
+    }
+    assert choice == "b", why[choice]
 
 
-def _pre_ln_cases() -> list[tuple[str, nn.Module, torch.Tensor]]:
+def _stream_cases() -> list[tuple[str, GPT, torch.Tensor]]:
     # A private RNG state: the learner's own global seed is left as it was.
-    with torch.random.fork_rng():
-        torch.manual_seed(7)  # the layers' initial weights and the inputs
-        cases = []
-        for B, T, D in [(1, 3, 8), (2, 5, 16)]:
-            layer = nn.TransformerEncoderLayer(
-                D,
-                nhead=2,
-                dim_feedforward=4 * D,
-                dropout=0.0,
-                batch_first=True,
-                norm_first=True,
-            )
-            cases.append((f"(B, T, D) = {(B, T, D)}", layer, torch.randn(B, T, D)))
+    cases = []
+    for placement, n_layers, D, B, T in [
+        ("pre", 3, 32, 2, 8),
+        ("post", 2, 32, 1, 5),
+        ("pre", 5, 16, 3, 4),
+    ]:
+        config = replace(
+            PRESETS["tiny"],
+            d_model=D,
+            d_ff=4 * D,
+            n_layers=n_layers,
+            norm_placement=placement,
+        )
+        model = GPT(config, generator=torch.Generator().manual_seed(n_layers)).eval()
+        with torch.no_grad():  # unequal blocks, so that the order of the list matters
+            for i, block in enumerate(model.blocks):
+                block.ffn.down.weight.mul_(1 + 3 * i)
+        ids = torch.randint(0, 256, (B, T), generator=torch.Generator().manual_seed(B))
+        label = f"{placement}-LN, {n_layers} blocks, D={D}, ids of shape {(B, T)}"
+        cases.append((label, model, ids))
     return cases
 
 
-@exercise("pre_ln_block")
-def verify_pre_ln_block(fn) -> None:
-    """``pre_ln_block(x, attention, ffn, norm1, norm2)``, checked against PyTorch's own
-    ``nn.TransformerEncoderLayer(norm_first=True)``."""
-    for label, layer, x in _pre_ln_cases():
-
-        def attention(h: torch.Tensor, layer=layer) -> torch.Tensor:
-            return layer.self_attn(h, h, h, need_weights=False)[0]
-
-        def ffn(h: torch.Tensor, layer=layer) -> torch.Tensor:
-            return layer.linear2(layer.activation(layer.linear1(h)))
-
+@exercise("residual_stream_rms")
+def verify_residual_stream_rms(fn) -> None:
+    """``residual_stream_rms(model, ids)``: the root mean square of the residual
+    stream's entries after the embedding and after each block, n_layers + 1 floats."""
+    for label, model, ids in _stream_cases():
         with torch.no_grad():
-            want = layer(x)
-            got = fn(x.clone(), attention, ffn, layer.norm1, layer.norm2)
-        _expect_tensor(label, got)
-        assert got.shape == want.shape, (
-            f"{label}: shape {tuple(got.shape)}, want {tuple(want.shape)}"
+            h = model.embed(ids)
+            want = [h.pow(2).mean().sqrt().item()]
+            for block in model.blocks:
+                h = block(h)
+                want.append(h.pow(2).mean().sqrt().item())
+        got = fn(model, ids.clone())
+        assert isinstance(got, (list, tuple, torch.Tensor)), (
+            f"{label}: expected a list of floats, got {type(got).__name__}"
         )
-        assert torch.allclose(got, want, atol=1e-5), (
-            f"{label}: values differ from nn.TransformerEncoderLayer(norm_first=True). "
-            "Hint: pre-LN normalises the input of each sublayer and adds the "
-            "sublayer's output to the un-normalised stream: x + f(norm(x))."
+        got = [float(v) for v in got]
+        assert len(got) == len(want), (
+            f"{label}: got {len(got)} numbers, want {len(want)}: one after the "
+            "embedding and one after each block (not after the final norm)."
+        )
+        bad = [i for i, (a, b) in enumerate(zip(got, want)) if abs(a - b) > 1e-4 * b]
+        assert not bad, (
+            f"{label}: got {[round(v, 4) for v in got]}, want "
+            f"{[round(v, 4) for v in want]}. The stream is what model.embed(ids) "
+            "returns, then what each block returns in turn; its RMS is "
+            "sqrt(mean(h ** 2)) over every entry."
         )
 
 
-@exercise("count_block_params")
-def verify_count_block_params(fn) -> None:
-    """``count_block_params(d_model, d_ff)``: parameters of one GPT-2-style block."""
-    for d_model, d_ff in [(8, 32), (768, 3072), (1600, 6400), (12288, 49152)]:
-        # PyTorch's encoder layer has the same pieces as a GPT-2 block: fused Q/K/V
-        # and output projections with biases, a two-layer FFN with biases, and two
-        # LayerNorms. Built on the meta device, so even GPT-3's block costs no memory.
-        layer = nn.TransformerEncoderLayer(
-            d_model, nhead=1, dim_feedforward=d_ff, device="meta"
+def llama_d_ff(d_model: int, multiple_of: int = 256) -> int:
+    """Llama's FFN width for SwiGLU: 8/3 of d_model (truncated to an integer),
+    rounded up to a multiple of ``multiple_of``; 11,008 for d_model 4,096."""
+    hidden = int(8 * d_model / 3)
+    return multiple_of * math.ceil(hidden / multiple_of)
+
+
+@exercise("llama_block_params")
+def verify_llama_block_params(fn) -> None:
+    """``llama_block_params(d_model, n_heads, n_kv_heads)``: parameters of one
+    Llama-style block, counted by building ``llmlab``'s ``Block`` on the meta device."""
+    cases = [(64, 4, 4), (64, 4, 1), (512, 8, 2), (4096, 32, 32), (8192, 64, 8)]
+    for d_model, n_heads, n_kv_heads in cases:
+        config = replace(
+            PRESETS["tiny"],
+            d_model=d_model,
+            n_heads=n_heads,
+            n_kv_heads=n_kv_heads,
+            d_ff=llama_d_ff(d_model),
+            ffn="swiglu",
+            norm="rmsnorm",
+            position="rope",
+            bias=False,
         )
-        want = sum(p.numel() for p in layer.parameters())
-        got = fn(d_model, d_ff)
+        with torch.device("meta"):
+            want = sum(p.numel() for p in Block(config).parameters())
+        label = f"d_model={d_model}, n_heads={n_heads}, n_kv_heads={n_kv_heads}"
+        got = fn(d_model, n_heads, n_kv_heads)
         assert isinstance(got, int), f"expected a Python int, got {type(got).__name__}"
+        gqa = " Key and value have n_kv_heads heads of width d_model / n_heads."
         assert got == want, (
-            f"d_model={d_model}, d_ff={d_ff}: got {got:,}, want {want:,} "
-            f"(off by {got - want:+,}). Hint: count weights and biases of Q, K, V, the "
-            "output projection, both FFN layers, and both LayerNorms' scale and shift."
+            f"{label}: got {got:,}, want {want:,} (off by {got - want:+,}). Hint: no "
+            "biases anywhere; three FFN matrices of d_model x d_ff with d_ff from "
+            "the rule above; one scale vector per RMSNorm."
+            + (gqa if n_kv_heads != n_heads else "")
         )

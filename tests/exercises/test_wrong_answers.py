@@ -1,5 +1,5 @@
-"""The experiment exercises and conceptual questions of chapters 01, 03 and 05 reject
-plausible wrong answers (stubs and solutions are covered by test_exercises.py)."""
+"""The experiment exercises and conceptual questions of chapters 01, 03, 04 and 05
+reject plausible wrong answers (stubs and solutions: test_exercises.py)."""
 
 from __future__ import annotations
 
@@ -90,6 +90,88 @@ def test_set_score_scale_rejects(capsys, wrong, says) -> None:
     assert says in capsys.readouterr().out
 
 
+# ------------------------------------------------------ ch04 residual_stream_rms
+def _stream(measure, *, final_norm=False, skip_embedding=False):
+    def residual_stream_rms(model, ids):
+        with torch.no_grad():
+            h = model.embed(ids)
+            sizes = [] if skip_embedding else [measure(h)]
+            for block in model.blocks:
+                h = block(h)
+                sizes.append(measure(h))
+            if final_norm:
+                sizes[-1] = measure(model.final_norm(h))
+        return sizes
+
+    return residual_stream_rms
+
+
+def _rms(h):
+    return h.pow(2).mean().sqrt().item()
+
+
+def test_residual_stream_rms_accepts_the_loop() -> None:
+    assert check("residual_stream_rms", _stream(_rms), quiet=True) is True
+
+
+@pytest.mark.parametrize(
+    "wrong",
+    [
+        _stream(lambda h: h.norm().item()),  # the norm of everything, not the RMS
+        _stream(lambda h: h.std().item()),  # the spread around the mean
+        _stream(lambda h: h.norm(dim=-1).mean().item()),  # per-token norm, not RMS
+        _stream(_rms, skip_embedding=True),  # n_layers numbers
+        _stream(_rms, final_norm=True),  # the top measured after final_norm
+    ],
+    ids=["norm", "std", "token norm", "no embedding", "after final norm"],
+)
+def test_residual_stream_rms_rejects(wrong) -> None:
+    assert check("residual_stream_rms", wrong, quiet=True) is False
+
+
+# ------------------------------------------------------- ch04 llama_block_params
+def _llama(d_ff_of, *, kv=True, norm=1, attention_bias=0):
+    def llama_block_params(d_model, n_heads, n_kv_heads):
+        D, d_head = d_model, d_model // n_heads
+        k = n_kv_heads if kv else n_heads
+        attention = (
+            2 * D * D + 2 * D * k * d_head + attention_bias * (D + 2 * k * d_head)
+        )
+        return attention + 3 * D * d_ff_of(D) + 2 * norm * D
+
+    return llama_block_params
+
+
+def _llama_ff(D):
+    return 256 * math.ceil(int(8 * D / 3) / 256)
+
+
+def test_llama_block_params_accepts_the_formula() -> None:
+    assert check("llama_block_params", _llama(_llama_ff), quiet=True) is True
+
+
+@pytest.mark.parametrize(
+    "wrong",
+    [
+        _llama(lambda D: int(8 * D / 3)),  # not rounded up to 256
+        _llama(lambda D: 256 * (int(8 * D / 3) // 256)),  # rounded down
+        _llama(lambda D: 4 * D),  # GPT-2's width
+        _llama(_llama_ff, kv=False),  # every head has its own key and value
+        _llama(_llama_ff, norm=2),  # LayerNorm's shift counted too
+        _llama(_llama_ff, attention_bias=1),  # biases on Q, K, V
+    ],
+    ids=["not rounded", "rounded down", "4D", "no GQA", "norm shift", "biases"],
+)
+def test_llama_block_params_rejects(wrong) -> None:
+    assert check("llama_block_params", wrong, quiet=True) is False
+
+
+def test_llama_d_ff_rule_gives_llama_2_7b() -> None:
+    from llmlab.exercises.ch04 import llama_d_ff
+
+    assert llama_d_ff(4096) == 11_008  # Llama 2 7B's published FFN width
+
+
 # ---------------------------------------------------------- ch05 rope_similarity
 def _rope(exponent, reduce):
     def rope_similarity(head_dim, base, distances):
@@ -118,7 +200,11 @@ def test_rope_similarity_rejects(wrong) -> None:
 # ------------------------------------------------------------------ the questions
 @pytest.mark.parametrize(
     "name, right",
-    [("score_growth", "b"), ("rope_base_for_long_context", "b")],
+    [
+        ("score_growth", "b"),
+        ("norm_of_offset_vector", "b"),
+        ("rope_base_for_long_context", "b"),
+    ],
 )
 def test_questions_accept_only_the_right_letter(capsys, name, right) -> None:
     assert all_exercises()[name].takes_value
