@@ -1,4 +1,5 @@
-"""Checkers for chapter 02, embeddings: lookup tables, cosine neighbours, gradients."""
+"""Checkers for chapter 02, embeddings: cosine neighbours, analogies by vector
+arithmetic, gradients of the lookup."""
 
 from __future__ import annotations
 
@@ -10,30 +11,6 @@ from llmlab.exercises._core import exercise
 
 def _expect_tensor(label: str, got: object) -> None:
     assert isinstance(got, torch.Tensor), f"{label}: expected a tensor, got {type(got)}"
-
-
-@exercise("one_hot_embed")
-def verify_one_hot_embed(fn) -> None:
-    """``one_hot_embed(ids, table)``: ids (...) int64, table (V, D) -> (..., D)."""
-    g = torch.Generator().manual_seed(2)
-    cases = {
-        "one id": (torch.tensor([3]), 5, 4),
-        "a sequence with a repeated id": (torch.tensor([0, 2, 2, 4]), 5, 3),
-        "a batch (B, T) = (2, 3)": (torch.tensor([[1, 0, 6], [6, 6, 2]]), 7, 8),
-    }
-    for label, (ids, V, D) in cases.items():
-        table = torch.randn(V, D, generator=g)
-        got = fn(ids.clone(), table.clone())
-        _expect_tensor(label, got)
-        want = F.embedding(ids, table)
-        assert got.shape == want.shape, (
-            f"{label}: shape {tuple(got.shape)}, want {tuple(want.shape)} "
-            "(one row of D numbers per id)"
-        )
-        assert torch.allclose(got.float(), want, atol=1e-6), (
-            f"{label}: the vectors differ from table[ids]. Hint: F.one_hot gives "
-            "integers; turn them into floats before the matrix product."
-        )
 
 
 @exercise("nearest_neighbours")
@@ -86,4 +63,70 @@ def verify_embedding_grad(fn) -> None:
             f"{label}: the gradient differs from autograd's. Rows of ids that never "
             "appear stay zero; a repeated id collects the sum of its rows "
             "(Hint: Tensor.index_add_)."
+        )
+
+
+def _analogy_cases() -> list[tuple[str, torch.Tensor, tuple[int, int, int], list[int]]]:
+    g = torch.Generator().manual_seed(5)
+    # A table where b - a + c lands exactly on row 4, and row 5 points almost the
+    # same way but is ten times longer: cosine picks row 4, a dot product row 5.
+    built = torch.tensor(
+        [[1.0, 0.0, 0.0], [1.0, 1.0, 0.0], [0.0, 0.0, 1.0], [0.0, 1.0, -1.0]]
+    )
+    target = built[1] - built[0] + built[2]  # (0, 1, 1)
+    built = torch.cat(
+        [built, target[None], 10 * target[None] + torch.tensor([[3.0, 0, 0]])]
+    )
+    random = torch.randn(40, 8, generator=g)
+    return [
+        (
+            "a 6-row table where the answer is known",
+            built,
+            (0, 1, 2),
+            [0, 1, 2, 3, 4, 5],
+        ),
+        (
+            "a random (40, 8) table, every row a candidate",
+            random,
+            (3, 9, 17),
+            list(range(40)),
+        ),
+        (
+            "a random table, candidates 10..29 only",
+            random,
+            (12, 5, 20),
+            list(range(10, 30)),
+        ),
+        (
+            "candidates in a shuffled order",
+            random,
+            (1, 2, 3),
+            [31, 7, 2, 19, 1, 3, 25, 11],
+        ),
+    ]
+
+
+@exercise("analogy")
+def verify_analogy(fn) -> None:
+    """``analogy(table, a, b, c, candidates)``: "a is to b as c is to ?": the
+    candidate other than a, b and c whose row is most cosine-similar to
+    table[b] - table[a] + table[c]."""
+    for label, table, (a, b, c), candidates in _analogy_cases():
+        got = fn(table.clone(), a, b, c, list(candidates))
+        if isinstance(got, torch.Tensor):
+            got = got.item()
+        assert isinstance(got, int), f"{label}: expected an int id, got {got!r:.60}"
+        query = table[b] - table[a] + table[c]
+        allowed = [i for i in candidates if i not in (a, b, c)]
+        sims = F.cosine_similarity(query[None], table[allowed], dim=-1)
+        want = allowed[int(sims.argmax())]
+        assert got not in (a, b, c), (
+            f"{label}: got {got}, one of a, b, c = {(a, b, c)}. The query often "
+            "lies closest to c itself; leave a, b and c out of the candidates."
+        )
+        assert got in candidates, f"{label}: got {got}, which is not a candidate"
+        assert got == want, (
+            f"{label}: got {got}, want {want}. The query is table[b] - table[a] + "
+            "table[c] (b minus a: the offset from a to b, added to c); rank the "
+            "candidates by cosine similarity with it, not by the dot product."
         )

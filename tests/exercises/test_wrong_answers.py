@@ -219,3 +219,42 @@ def test_questions_accept_only_the_right_letter(capsys, name, right) -> None:
     assert "not answered yet" in capsys.readouterr().out
     assert check(name, "e") is False
     assert "one letter" in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------ ch02 analogy
+def _analogy(query_of, score, *, skip=True, over_all_rows=False):
+    def analogy(table, a, b, c, candidates):
+        query = query_of(table[a], table[b], table[c])
+        pool = range(len(table)) if over_all_rows else candidates
+        allowed = [i for i in pool if not (skip and i in (a, b, c))]
+        return allowed[int(score(query, table[allowed]).argmax())]
+
+    return analogy
+
+
+def _cosine(query, rows):
+    return torch.nn.functional.cosine_similarity(query[None], rows, dim=-1)
+
+
+def _offset(a, b, c):
+    return b - a + c
+
+
+def test_analogy_accepts_cosine_of_the_offset() -> None:
+    assert check("analogy", _analogy(_offset, _cosine), quiet=True) is True
+
+
+@pytest.mark.parametrize(
+    "wrong",
+    [
+        _analogy(_offset, lambda q, rows: rows @ q),  # dot product
+        _analogy(_offset, lambda q, rows: -(rows - q).norm(dim=-1)),  # Euclidean
+        _analogy(_offset, _cosine, skip=False),  # a, b, c allowed as answers
+        _analogy(lambda a, b, c: a - b + c, _cosine),  # the offset reversed
+        _analogy(lambda a, b, c: b + c, _cosine),  # a not subtracted
+        _analogy(_offset, _cosine, over_all_rows=True),  # candidates ignored
+    ],
+    ids=["dot", "euclidean", "keeps a b c", "reversed", "no minus a", "all rows"],
+)
+def test_analogy_rejects(wrong) -> None:
+    assert check("analogy", wrong, quiet=True) is False
