@@ -39,18 +39,45 @@ def verify_softmax(fn) -> None:
         )
 
 
-@exercise("greedy_next_token")
-def verify_greedy_next_token(fn) -> None:
-    """``greedy_next_token(logits)``: the most likely next id, from (T, V) logits."""
+def _entropy_cases() -> dict[str, torch.Tensor]:
     g = torch.Generator().manual_seed(1)
-    for T, V in [(1, 5), (4, 11), (7, 300)]:
-        logits = torch.randn(T, V, generator=g)
-        want = int(logits[-1].argmax())
-        got = fn(logits.clone())
-        assert isinstance(got, int), (
-            f"(T={T}, V={V}): expected a Python int, got {type(got).__name__}"
+    return {
+        "uniform over 4 tokens": torch.full((4,), 0.25),
+        "certain: one token has all the probability": torch.tensor([0.0, 1.0, 0.0]),
+        "two equal tokens and a zero": torch.tensor([0.5, 0.5, 0.0]),
+        "a skewed distribution": torch.tensor([0.7, 0.2, 0.1]),
+        "a batch of rows (3, 7) with zeros": torch.softmax(
+            torch.randn(3, 7, generator=g), dim=-1
         )
-        assert got == want, (
-            f"(T={T}, V={V}): got {got}, want {want}. "
-            "Only the last position predicts the *next* token."
+        * torch.tensor([1.0, 1, 0, 1, 1, 0, 1]),
+        "a (2, 2, 256) batch": torch.softmax(
+            torch.randn(2, 2, 256, generator=g), dim=-1
+        ),
+    }
+
+
+@exercise("entropy_bits")
+def verify_entropy_bits(fn) -> None:
+    """``entropy_bits(probs)``: -sum p log2 p over the last dimension, 0 log 0 = 0."""
+    for label, probs in _entropy_cases().items():
+        probs = probs / probs.sum(-1, keepdim=True)  # rows sum to 1
+        got = fn(probs.clone())
+        assert isinstance(got, torch.Tensor), (
+            f"{label}: expected a tensor, got {type(got).__name__}"
+        )
+        p = probs.double()
+        want = -(p * torch.where(p > 0, p.log2(), 0.0)).sum(-1)
+        assert got.shape == want.shape, (
+            f"{label}: shape {tuple(got.shape)}, want {tuple(want.shape)} (one "
+            "number per distribution: sum over the last dimension only)"
+        )
+        assert torch.isfinite(got).all(), (
+            f"{label}: got {got.tolist()}: not finite. A zero probability gives "
+            "0 * log(0) = 0 * -inf = NaN in floating point; count it as 0 (it "
+            "contributes nothing: the limit of p log p as p -> 0 is 0)."
+        )
+        assert torch.allclose(got.double(), want, atol=1e-4), (
+            f"{label}: got {[round(v, 4) for v in got.flatten().tolist()]}, want "
+            f"{[round(v, 4) for v in want.flatten().tolist()]}. Entropy in bits is "
+            "-sum(p * log2(p)): log base 2, and a minus sign."
         )

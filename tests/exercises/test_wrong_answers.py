@@ -258,3 +258,34 @@ def test_analogy_accepts_cosine_of_the_offset() -> None:
 )
 def test_analogy_rejects(wrong) -> None:
     assert check("analogy", wrong, quiet=True) is False
+
+
+# ------------------------------------------------------------- ch00 entropy_bits
+def _entropy(log, *, sign=-1, reduce=lambda t: t.sum(dim=-1), guard=True):
+    def entropy_bits(probs):
+        terms = probs * log(probs)
+        if guard:
+            terms = torch.where(probs > 0, terms, 0.0)
+        return sign * reduce(terms)
+
+    return entropy_bits
+
+
+def test_entropy_bits_accepts_the_guarded_sum() -> None:
+    assert check("entropy_bits", _entropy(torch.log2), quiet=True) is True
+
+
+@pytest.mark.parametrize(
+    "wrong",
+    [
+        _entropy(torch.log),  # nats, not bits
+        _entropy(torch.log2, sign=1),  # the minus sign forgotten
+        _entropy(torch.log2, guard=False),  # 0 * log 0 = NaN
+        _entropy(torch.log2, reduce=lambda t: t.sum()),  # one number for the batch
+        _entropy(torch.log2, reduce=lambda t: t.mean(dim=-1)),  # mean, not sum
+        _entropy(lambda p: torch.log2(p + 1e-3)),  # a smoothing constant too big
+    ],
+    ids=["nats", "no minus", "nan at zero", "whole batch", "mean", "smoothed"],
+)
+def test_entropy_bits_rejects(wrong) -> None:
+    assert check("entropy_bits", wrong, quiet=True) is False
