@@ -8,7 +8,8 @@ prompt's last token and makes the first generated token *start with* its
 bytes, so ``"def "`` may continue as ``" name"``: the text is the same prompt,
 the tokens are the ones training used.
 
-Differs from guidance's token healing in: it backs off exactly one token.
+Differs from production versions (such as the ``guidance`` library's) in: only the
+prompt's last token is healed, by one extra forward pass before generation starts.
 
 Taught in: chapters/07_sampling.ipynb
 """

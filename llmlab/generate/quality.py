@@ -133,7 +133,21 @@ def python_samples(
 
 
 def parse_rate(samples: Sequence[str]) -> float:
-    """Share of ``samples`` that ``ast.parse`` accepts."""
+    """Share of ``samples`` that hold code and that ``ast.parse`` accepts.
+
+    A sample with nothing but whitespace and comments counts as a failure:
+    ``ast.parse`` accepts it, but a sample that never finished a line of code
+    (``"def  #  #  # ..."`` has no newline, so trimming leaves ``""``) is not
+    valid Python written by the model.
+    """
     if not samples:
         raise ValueError("no samples to parse")
-    return sum(parses(s) for s in samples) / len(samples)
+    return sum(holds_code(s) and parses(s) for s in samples) / len(samples)
+
+
+def holds_code(source: str) -> bool:
+    """Whether ``source`` has a line that is neither blank nor a comment."""
+    return any(
+        line.strip() and not line.lstrip().startswith("#")
+        for line in source.splitlines()
+    )

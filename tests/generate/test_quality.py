@@ -47,7 +47,10 @@ def test_complete_lines_and_parses() -> None:
     assert parses("def f():\n    return 1\n")
     assert not parses("def f():\n")
     assert not parses("x = \0")
-    assert parse_rate(["x = 1\n", "def (", "", "if x:\n"]) == 0.5
+    assert parse_rate(["x = 1\n", "def (", "", "if x:\n"]) == 0.25
+    # parses, but holds no code: a sample that never finished a line
+    assert parses("# only a comment\n\n") and parses("")
+    assert parse_rate(["# only a comment\n", "\n", "# c\ny = 2  # c\n"]) == 1 / 3
     with pytest.raises(ValueError, match="no samples"):
         parse_rate([])
 
