@@ -86,6 +86,18 @@ def question(name: str) -> Callable[[Checker], Checker]:
     return mark
 
 
+def multiple_choice(answer, right: str, why_not: dict[str, str]) -> None:
+    """Check a one-letter ``answer`` (case and spaces ignored) against ``right``;
+    a wrong letter fails with its own explanation from ``why_not``."""
+    letters = sorted({right, *why_not})
+    choice = str(answer).strip().lower()
+    assert choice in letters, (
+        f"answer with one letter, {', '.join(letters[:-1])} or {letters[-1]} "
+        f"(got {answer!r})"
+    )
+    assert choice == right, why_not[choice]
+
+
 def all_exercises() -> dict[str, Exercise]:
     """Every exercise in every chapter module, by name."""
     import llmlab.exercises as package

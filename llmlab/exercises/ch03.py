@@ -13,7 +13,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from llmlab.exercises._core import exercise, question
+from llmlab.exercises._core import exercise, multiple_choice, question
 from llmlab.model import AttentionMask, CausalSelfAttention, GPTConfig
 
 
@@ -170,15 +170,11 @@ def verify_set_score_scale(fn) -> None:
 def verify_score_growth(answer) -> None:
     """Widening heads from d_k = 64 to 256: by what factor does the typical size
     (standard deviation) of unscaled q·k grow? (a) 4 (b) 2 (c) 16 (d) 1."""
-    choice = str(answer).strip().lower()
-    assert choice in {"a", "b", "c", "d"}, (
-        f"answer with one letter, a, b, c or d (got {answer!r})"
-    )
-    why = {
+    why_not = {
         "a": "4 is how much the *variance* grows (it is d_k); the typical size is "
         "its square root.",
         "c": "16 = 4²: that would be a variance growing like d_k², but each of the "
         "d_k terms adds variance 1, so the variance grows like d_k.",
         "d": "that is what the scaled score does; the question asks about raw q·k.",
     }
-    assert choice == "b", why[choice]
+    multiple_choice(answer, "b", why_not)

@@ -12,7 +12,7 @@ from dataclasses import replace
 import torch
 import torch.nn.functional as F
 
-from llmlab.exercises._core import exercise, question
+from llmlab.exercises._core import exercise, multiple_choice, question
 from llmlab.model import GPT, PRESETS, Block
 
 
@@ -56,11 +56,7 @@ def verify_norm_of_offset_vector(answer) -> None:
     the noise, RMSNorm gives entries all close to 1; (c) LayerNorm gives entries all
     close to 1, RMSNorm entries of size about 1 that follow the noise; (d) both give
     entries close to 0."""
-    choice = str(answer).strip().lower()
-    assert choice in {"a", "b", "c", "d"}, (
-        f"answer with one letter, a, b, c or d (got {answer!r})"
-    )
-    why = {
+    why_not = {
         "a": "they differ exactly here: LayerNorm subtracts the mean (5) first, "
         "RMSNorm does not. Try both on torch.full((8,), 5.0) + 0.01 * torch.randn(8).",
         "c": "the other way round: subtracting the mean is LayerNorm's step, which "
@@ -70,7 +66,7 @@ def verify_norm_of_offset_vector(answer) -> None:
         "measure of the vector's own size, so the result has a root mean square of "
         "about 1.",
     }
-    assert choice == "b", why[choice]
+    multiple_choice(answer, "b", why_not)
 
 
 def _stream_cases() -> list[tuple[str, GPT, torch.Tensor]]:

@@ -11,7 +11,7 @@ import math
 
 import torch
 
-from llmlab.exercises._core import exercise, question
+from llmlab.exercises._core import exercise, multiple_choice, question
 from llmlab.model import rope_angles, sinusoidal_table
 
 
@@ -99,11 +99,7 @@ def verify_rope_base_for_long_context(answer) -> None:
     distant positions stay distinguishable; (c) a larger base makes every rotation
     faster, so nearby tokens are told apart better; (d) the base sets the number of
     heads."""
-    choice = str(answer).strip().lower()
-    assert choice in {"a", "b", "c", "d"}, (
-        f"answer with one letter, a, b, c or d (got {answer!r})"
-    )
-    why = {
+    why_not = {
         "a": "RoPE has no learned parameters: the angles are fixed by the base and "
         "the position (section 4).",
         "c": "it is the other way round: θ_i = base^(-2i/Dh), so a larger base makes "
@@ -111,4 +107,4 @@ def verify_rope_base_for_long_context(answer) -> None:
         "d": "the base only sets the rotation speeds; the head count is a separate "
         "setting of the model.",
     }
-    assert choice == "b", why[choice]
+    multiple_choice(answer, "b", why_not)
