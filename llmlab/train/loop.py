@@ -12,7 +12,8 @@ argument). In a process group every rank draws the same global batch offsets and
 keeps its own slice (see ``sample_windows``), so ranks see different windows
 and together exactly the batch of a single process; metrics are averaged over
 ranks, and rank 0 writes checkpoints. The same code runs on a laptop CPU and a
-GPU; on CUDA it can add bf16 autocast and ``torch.compile`` (``TrainConfig``).
+GPU; on CUDA it can add bf16 autocast and ``torch.compile``, and on a CPU with
+native bf16 matmuls bf16 autocast (``TrainConfig.cpu_bf16``).
 
 Taught in: chapters/06_pretraining.ipynb
 """
@@ -310,7 +311,10 @@ def autocast_dtype(config: TrainConfig, device: torch.device) -> torch.dtype | N
 
 def cpu_has_native_bf16() -> bool:
     """Whether this CPU multiplies bf16 matrices in hardware (AVX512-BF16 or AMX)."""
-    return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # a torch build without oneDNN
+        return False
 
 
 def _maybe_compile(model: nn.Module, config: TrainConfig, device: torch.device):
