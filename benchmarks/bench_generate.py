@@ -12,13 +12,19 @@ with a fixed number of new tokens and no stop token, from prompts of
 ``--prompt-len`` random tokens. The methods are interleaved within each repeat
 and each cell is the median of ``--repeats``.
 
+Before each batch size, ``llmlab.generate.kernels.tune_kernels`` times three ways of
+multiplying by each group of same-shaped weight matrices at that batch size and
+keeps the fastest for the engine (the row says which and how long the timing
+took); ``--no-tune`` measures the engine with torch's default instead. The plain
+loop always runs with the default, and HF as it ships.
+
 Also printed: KV-cache bytes against 2 · layers · kv_heads · d_head · T · B · bytes
 (with and without grouped-query attention), and speculative decoding (zoo target,
 ``stdlib-draft`` draft) against the cached target alone, with the acceptance rate.
 
 Usage: python benchmarks/bench_generate.py [--new-tokens 128 256 512]
        [--batch-sizes 1 8] [--repeats 3] [--plain-max 512]
-       [--plain-batch-sizes 1] [--skip-zoo]
+       [--plain-batch-sizes 1] [--skip-zoo] [--no-tune]
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ import time
 import torch
 
 from llmlab.generate import generate, generate_plain, speculative_generate
+from llmlab.generate.kernels import tune_kernels, use_kernels
 from llmlab.model import GPT, PRESETS, KVCache
 from llmlab.model.weights import state_dict_to_hf_gpt2
 
@@ -90,6 +97,11 @@ def bench_model(name, model, hf, args, *, plain_batches) -> list[dict]:
         prompts = torch.randint(
             model.config.vocab_size, (batch, args.prompt_len), generator=g
         )
+        choice = {}
+        if not args.no_tune:
+            s, choice = timed(lambda: tune_kernels(model, batch_size=batch))
+            kinds = ", ".join(f"{o}x{i}: {k}" for (o, i), k in choice.items())
+            print(f"| {name:<12} | {batch:>2} | kernels tuned in {s:.1f} s: {kinds} |")
         for new in args.new_tokens:
             if args.prompt_len + new > model.config.context_length:
                 limit = model.config.context_length
@@ -107,10 +119,15 @@ def bench_model(name, model, hf, args, *, plain_batches) -> list[dict]:
                 )
             if hf is not None:
                 methods["hf"] = lambda: run_hf(hf, prompts, new)
+            # the engine decodes with the tuned kernels; the plain loop, whose
+            # steps are full-prefix matrix products, with torch's default
+            kernels = {"cache": choice, "plain": {}}
             seconds = {m: [] for m in methods}
             outputs = {}
             for _ in range(args.repeats):
                 for m, fn in methods.items():  # interleaved
+                    if m in kernels:
+                        use_kernels(model, kernels[m])  # untimed
                     s, outputs[m] = timed(fn)
                     seconds[m].append(s)
             tps = {m: batch * new / statistics.median(s) for m, s in seconds.items()}
@@ -194,6 +211,12 @@ def main(argv: list[str] | None = None) -> None:
         help="batch sizes at which the GPT-2-shaped model also runs the plain loop "
         "(at 8 x 512 new tokens it takes hours on 2 cores); the zoo model runs it "
         "at every batch size",
+    )
+    parser.add_argument(
+        "--no-tune",
+        action="store_true",
+        help="decode with torch's default matrix kernels instead of the ones "
+        "llmlab.generate.kernels.tune_kernels picks per batch size",
     )
     parser.add_argument("--threads", type=int, default=None)
     parser.add_argument("--skip-zoo", action="store_true")
