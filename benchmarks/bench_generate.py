@@ -36,8 +36,13 @@ import time
 
 import torch
 
-from llmlab.generate import generate, generate_plain, speculative_generate
-from llmlab.generate.kernels import tune_kernels, use_kernels
+from llmlab.generate import (
+    generate,
+    generate_plain,
+    speculative_generate,
+    tune_kernels,
+    use_kernels,
+)
 from llmlab.model import GPT, PRESETS, KVCache
 from llmlab.model.weights import state_dict_to_hf_gpt2
 

@@ -1,9 +1,11 @@
 """Generation: sampling strategies, the plain loop, the cached engine, speculative
-decoding, streaming text, and quality measures of a code model."""
+decoding, streaming text, decode kernels tuned by timing, and quality measures of a
+code model."""
 
 from llmlab.generate.batching import left_pad
 from llmlab.generate.engine import ContextPolicy, Step, generate, stream
 from llmlab.generate.healing import healed_prompts, healing_mask
+from llmlab.generate.kernels import reset_kernels, tune_kernels, use_kernels
 from llmlab.generate.naive import generate_plain
 from llmlab.generate.quality import (
     bits_per_byte,
@@ -11,6 +13,7 @@ from llmlab.generate.quality import (
     parse_rate,
     parses,
     python_samples,
+    reference_samples,
 )
 from llmlab.generate.sampling import (
     GREEDY,
@@ -50,12 +53,16 @@ __all__ = [
     "parse_rate",
     "parses",
     "python_samples",
+    "reference_samples",
     "repetition_penalty",
+    "reset_kernels",
     "sample",
     "speculative_generate",
     "stream",
     "stream_text",
     "top_k_filter",
     "top_p_filter",
+    "tune_kernels",
+    "use_kernels",
     "verify",
 ]

@@ -25,7 +25,7 @@ Differs from inference runtimes (oneDNN weight prepacking, llama.cpp's tensor
 layouts) in: only orders and products ``torch`` already has, chosen per group of
 same-shaped matrices by a timing at load rather than per kernel by a cost model.
 
-Taught in: benchmarks/bench_generate.py (chapter 08 measures the KV cache itself)
+Taught in: chapters/08_generation_cost.ipynb (measured in benchmarks/bench_generate.py)
 """
 
 from __future__ import annotations
@@ -45,7 +45,9 @@ KERNELS = ("row", "column", "weight-first")
 def weight_first_linear(
     x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor | None
 ) -> torch.Tensor:
-    """``F.linear(x, weight, bias)`` computed as ``(weight @ xᵀ)ᵀ``: (..., in) -> (..., out)."""
+    """``F.linear(x, weight, bias)`` computed as ``(weight @ xᵀ)ᵀ``.
+
+    x: (..., in) -> (..., out)."""
     flat = x.reshape(-1, x.shape[-1])  # (N, in)
     y = (weight @ flat.t()).t()  # (N, out), stored column by column
     if bias is not None:
@@ -79,7 +81,9 @@ def tune_kernels(
         if id(module.weight) not in seen:
             seen.add(id(module.weight))
             groups[tuple(module.weight.shape)].append(module)
-    choice = {shape: _fastest(mods, batch_size, repeats) for shape, mods in groups.items()}
+    choice = {
+        shape: _fastest(mods, batch_size, repeats) for shape, mods in groups.items()
+    }
     use_kernels(model, choice)
     return choice
 
@@ -98,9 +102,9 @@ def use_kernels(model: nn.Module, choice: dict[tuple[int, int], str]) -> None:
 
 @torch.no_grad()
 def reset_kernels(model: nn.Module) -> None:
-    """Back to ``F.linear`` on row-major weights for every ``nn.Linear`` in ``model``."""
+    """Back to ``F.linear`` on row-major weights for each ``nn.Linear`` of ``model``."""
     for module in model.modules():
-        if isinstance(module, nn.Linear):
+        if isinstance(module, nn.Linear) and type(module.weight) is nn.Parameter:
             _use(module, "row")
 
 
@@ -131,7 +135,9 @@ def _weight_first_forward(self: nn.Linear, x: torch.Tensor) -> torch.Tensor:
 
 def _fastest(modules: list[nn.Linear], batch_size: int, repeats: int) -> str:
     first = modules[0].weight
-    x = torch.randn(batch_size, 1, first.shape[1], dtype=first.dtype, device=first.device)
+    x = torch.randn(
+        batch_size, 1, first.shape[1], dtype=first.dtype, device=first.device
+    )
     columns = [m.weight.t().contiguous().t() for m in modules]  # (out, in) views
     calls = {
         "row": lambda: [F.linear(x, m.weight, m.bias) for m in modules],

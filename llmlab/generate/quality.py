@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import math
+import re
 from collections.abc import Sequence
 
 import torch
@@ -130,6 +131,49 @@ def python_samples(
             tokens = tokens[:-1]
         texts.append(complete_lines(tokenizer.decode(begin[len(opening) :] + tokens)))
     return texts
+
+
+def reference_samples(
+    tokenizer,
+    texts: Sequence[str],
+    *,
+    prompt: str = "def ",
+    n_tokens: int = 200,
+) -> list[str]:
+    """What the parse-rate measurement gives real code: from every line of
+    ``texts`` that starts with ``prompt`` (at column 0), the text of the next
+    tokens, one for the prompt's healed word plus ``n_tokens`` (as in
+    ``python_samples``), trimmed to its last complete line.
+
+    ``parse_rate`` of these is the ceiling a perfect model of ``texts`` would
+    reach: a 200-token cut leaves docstrings and brackets open in real code too.
+    """
+    if not prompt:
+        raise ValueError("prompt is empty; the samples start where it occurs")
+    if n_tokens < 1:
+        raise ValueError(f"n_tokens={n_tokens} must be >= 1")
+    samples = []
+    for text in texts:
+        for match in re.finditer(f"^{re.escape(prompt)}", text, flags=re.MULTILINE):
+            ids = _first_tokens(tokenizer, text[match.start() :], n_tokens + 1)
+            samples.append(complete_lines(tokenizer.decode(ids)))
+    return samples
+
+
+def _first_tokens(tokenizer, text: str, n: int) -> list[int]:
+    """The first ``n`` token ids of ``text`` (all of them if it has fewer).
+
+    Encodes growing prefixes instead of the whole text; cutting a text can change
+    the tokens around the cut, so a prefix's first ``n`` ids are taken once a
+    prefix twice as long agrees on them."""
+    size = 16 * n
+    ids = tokenizer.encode(text[:size])
+    while size < len(text):
+        longer = tokenizer.encode(text[: 2 * size])
+        if len(ids) > n and longer[:n] == ids[:n]:
+            break
+        ids, size = longer, 2 * size
+    return ids[:n]
 
 
 def parse_rate(samples: Sequence[str]) -> float:

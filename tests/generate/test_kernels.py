@@ -8,8 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from llmlab.generate import generate
-from llmlab.generate import kernels
+from llmlab.generate import generate, kernels
 from llmlab.generate.kernels import (
     KERNELS,
     kernel_of,
@@ -47,8 +46,9 @@ def test_each_kernel_keeps_values_names_and_outputs(kernel):
     assert model.head.weight is model.token_embedding.weight  # still tied
     torch.testing.assert_close(model(x), want, rtol=1e-5, atol=1e-5)
     reset_kernels(model)
-    assert all(m.weight.is_contiguous() and "forward" not in vars(m)
-               for m in _linears(model))
+    assert all(
+        m.weight.is_contiguous() and "forward" not in vars(m) for m in _linears(model)
+    )
 
 
 def test_column_kernel_stores_the_transpose_contiguously():

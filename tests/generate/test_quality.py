@@ -9,6 +9,7 @@ from llmlab.generate.quality import (
     parse_rate,
     parses,
     python_samples,
+    reference_samples,
 )
 from llmlab.tokenizer import ByteTokenizer
 from tests.generate.conftest import tiny_model
@@ -67,3 +68,41 @@ def test_python_samples_start_with_the_prompt_and_end_on_a_line() -> None:
     assert len(samples) == 5
     for s in samples:
         assert s == "" or (s.startswith("def ") and s.endswith("\n"))
+
+
+CODE = (
+    "import os\n\n\ndef first(x):\n    return x + 1\n\n\nclass C:\n"
+    "    def method(self):\n        return 2\n\n\ndef second():\n"
+    '    """A docstring long enough to be cut off by a short window."""\n'
+    "    return 3\n"
+)
+
+
+def test_reference_samples_start_at_each_top_level_prompt() -> None:
+    tokenizer = ByteTokenizer()  # one token per byte: windows are byte counts
+    samples = reference_samples(tokenizer, [CODE, "x = 1\n"], n_tokens=40)
+    starts = [i for i in range(len(CODE)) if CODE.startswith("\ndef ", i - 1)]
+    assert len(samples) == len(starts) == 2  # the indented method is not one
+    for sample, start in zip(samples, starts):
+        assert sample == complete_lines(CODE[start : start + 41])
+        assert sample.startswith("def ") and sample.endswith("\n")
+    assert parse_rate(samples) == 0.5  # the second window cuts the docstring
+
+
+def test_reference_samples_encode_prefixes_exactly() -> None:
+    from llmlab.tokenizer import BPETokenizer
+
+    tokenizer = BPETokenizer.train(CODE * 20, vocab_size=300)
+    text = "def " + CODE * 3  # longer than the first prefix (16 bytes per token)
+    for n in (1, 5, 17, 60):
+        sample = reference_samples(tokenizer, [text], n_tokens=n)[0]
+        full = tokenizer.encode(text)[: n + 1]  # 16 bytes per token: cut for n < 60
+        assert sample == complete_lines(tokenizer.decode(full))
+
+
+@pytest.mark.parametrize(
+    "kwargs, match", [({"prompt": ""}, "empty"), ({"n_tokens": 0}, "n_tokens=0")]
+)
+def test_reference_samples_refuse_bad_settings(kwargs, match) -> None:
+    with pytest.raises(ValueError, match=match):
+        reference_samples(ByteTokenizer(), [CODE], **kwargs)
