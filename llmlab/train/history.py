@@ -23,6 +23,7 @@ class History:
     metrics: dict[str, list[float]] = field(default_factory=dict)
     """Every metric a step's loss function reported, one value per step."""
     tokens_seen: int = 0
+    """Input tokens trained on, all ranks together (``loop.input_tokens`` per batch)."""
     seconds: float = 0.0
     """Wall-clock time spent in training steps and evaluation."""
 

@@ -95,7 +95,7 @@ def fit(
     rank, world = _rank_and_world()
     device = _place(model, device)
     generator = generator or torch.Generator().manual_seed(config.seed)
-    draw, tokens_per_step, window = _source(data, config, seq_len, rank, world, device)
+    draw, count_tokens, window = _source(data, config, seq_len, rank, world, device)
     optimizer = optimizer or build_optimizer(unwrap(model), config)
     lock = _lock(checkpoint_dir) if checkpoint_dir is not None and rank == 0 else None
     try:
@@ -114,7 +114,7 @@ def fit(
             history,
             draw,
             loss_fn,
-            tokens_per_step,
+            count_tokens,
             evaluation=(val_tokens, window, device),
             progress=progress and rank == 0,
             callback=callback,
@@ -136,7 +136,7 @@ class _Run:
         self.forward = _maybe_compile(model, config, device)
         self.clock = CheckpointClock(config)
 
-    def loop(self, history, draw, loss_fn, tokens_per_step, *, evaluation, **hooks):
+    def loop(self, history, draw, loss_fn, count_tokens, *, evaluation, **hooks):
         config, start = self.config, len(history.step)
         steps = range(start, config.max_steps)
         bar = tqdm(
@@ -156,10 +156,12 @@ class _Run:
                 max_steps=config.max_steps,
             )
             set_lr(self.optimizer, lr)
-            batches = split_batch(draw(self.generator), config.grad_accum_steps)
-            metrics = self.step(step, batches, loss_fn)
+            batch = draw(self.generator)
+            metrics = self.step(
+                step, split_batch(batch, config.grad_accum_steps), loss_fn
+            )
             history.record(step, metrics, lr)
-            history.tokens_seen += tokens_per_step
+            history.tokens_seen += count_tokens(batch)
             self.maybe_evaluate(history, step, *evaluation)
             history.seconds += time.perf_counter() - began
             bar.set_postfix(loss=f"{metrics['loss']:.3f}", lr=f"{lr:.2e}")
@@ -231,15 +233,33 @@ class _Run:
         self.clock.saved()
 
 
+def input_tokens(batch: Batch) -> int:
+    """The input token ids in a batch: a tensor's elements; the first item of a
+    tuple or list (the inputs of ``(inputs, targets)``); a dict's ``"input_ids"``
+    (else its first value)."""
+    if isinstance(batch, torch.Tensor):
+        return batch.numel()
+    if isinstance(batch, (tuple, list)) and batch:
+        return input_tokens(batch[0])
+    if isinstance(batch, dict) and batch:
+        return input_tokens(batch.get("input_ids", next(iter(batch.values()))))
+    raise TypeError(f"cannot count the tokens of a {type(batch).__name__} batch")
+
+
 def _source(data, config: TrainConfig, seq_len, rank: int, world: int, device):
-    """(draw, tokens per step, window length) for a token stream or a source."""
+    """(draw, count, window length) for a token stream or a source; ``count(batch)``
+    gives the tokens one step processed on all ranks together."""
     if not isinstance(data, (np.ndarray, torch.Tensor)):
         if not callable(data):
             raise TypeError(
                 f"data must be a 1-D token array or a callable draw(generator), "
                 f"got {type(data).__name__}"
             )
-        return (lambda g: _to(data(g), device)), 0, config.seq_len or seq_len
+
+        def count(batch) -> int:  # every rank draws its own share
+            return world * input_tokens(batch)
+
+        return (lambda g: _to(data(g), device)), count, config.seq_len or seq_len
     window = config.seq_len or seq_len
     if window is None or isinstance(window, bool) or not isinstance(window, int):
         raise ValueError(
@@ -257,7 +277,7 @@ def _source(data, config: TrainConfig, seq_len, rank: int, world: int, device):
             world_size=world,
         )  # (B/W, T) each
 
-    return draw, config.batch_size * window, window
+    return draw, (lambda batch: config.batch_size * window), window
 
 
 def _rank_and_world() -> tuple[int, int]:

@@ -12,6 +12,7 @@ from llmlab.train import (
     next_token_loss,
 )
 from llmlab.train import checkpoint as ckpt
+from llmlab.train.loop import input_tokens
 from tests.train.conftest import tiny_model
 
 
@@ -77,6 +78,25 @@ def test_any_objective_trains_and_its_metrics_are_logged() -> None:
     assert history.metrics["loss"] == history.train_loss
     assert history.metrics["accuracy"][0] < 0.2
     assert history.metrics["accuracy"][-1] == 1.0
+    assert history.tokens_seen == 30 * 4 * 8  # counted from the drawn batches
+
+
+@pytest.mark.parametrize(
+    "batch, want",
+    [
+        (torch.zeros(3, 5), 15),
+        ((torch.zeros(2, 4), torch.zeros(2, 4)), 8),  # inputs, not targets too
+        ({"mask": torch.zeros(9), "input_ids": torch.zeros(2, 3)}, 6),
+        ({"ids": torch.zeros(4, 4)}, 16),
+    ],
+)
+def test_input_tokens_counts_the_inputs(batch, want) -> None:
+    assert input_tokens(batch) == want
+
+
+def test_input_tokens_refuses_what_it_cannot_count() -> None:
+    with pytest.raises(TypeError, match="str batch"):
+        input_tokens("not a batch")
 
 
 def test_fit_reads_no_model_config_and_needs_a_window(code_tokens) -> None:
