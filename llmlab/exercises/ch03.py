@@ -1,9 +1,8 @@
 """Checkers for chapter 03, attention.
 
-Right answers come from PyTorch's ``F.scaled_dot_product_attention`` (weights are
-checked through what they do to random values), for ``future_dependence`` from the
-mask each test layer was built with, and for ``set_score_scale`` from the scores
-recomputed from each layer's own weights.
+Right answers for ``future_dependence`` come from the mask each test layer was built
+with, for ``window_reach`` from measuring a stack of ``llmlab`` sliding-window layers,
+and for ``set_score_scale`` from the scores recomputed from each layer's own weights.
 """
 
 from __future__ import annotations
@@ -15,10 +14,6 @@ import torch.nn.functional as F
 
 from llmlab.exercises._core import exercise, multiple_choice, question
 from llmlab.model import AttentionMask, CausalSelfAttention, GPTConfig
-
-
-def _randn(*shape: int, seed: int) -> torch.Tensor:
-    return torch.randn(*shape, generator=torch.Generator().manual_seed(seed))
 
 
 def _layer(mask: AttentionMask, seed: int) -> torch.nn.Module:
@@ -66,38 +61,61 @@ def verify_future_dependence(fn) -> None:
             )
 
 
-@exercise("sliding_window_weights")
-def verify_sliding_window_weights(fn) -> None:
-    """``sliding_window_weights(scores, window)``: (..., T, T) scores -> weights where
-    query i attends to keys i - window + 1 ... i only."""
-    got = fn(torch.zeros(4, 4), 2)
-    want = torch.tensor(
-        [[1.0, 0, 0, 0], [0.5, 0.5, 0, 0], [0, 0.5, 0.5, 0], [0, 0, 0.5, 0.5]]
-    )
-    assert isinstance(got, torch.Tensor), f"expected a tensor, got {type(got)}"
-    assert torch.allclose(got, want, atol=1e-6), (
-        f"all-zero scores, window 2: got {got.tolist()}, want {want.tolist()}. Row i "
-        "should spread evenly over tokens i-1 and i only."
-    )
-    for seed, (shape, window) in enumerate(
-        [((6, 6), 1), ((2, 3, 9, 9), 4), ((1, 2, 5, 5), 10)]
-    ):
-        q, k, v = (_randn(*shape[:-1], 8, seed=seed + i) for i in range(3))
-        scores = q @ k.transpose(-2, -1) / math.sqrt(8)
-        weights = fn(scores.clone(), window)
-        label = f"scores {tuple(scores.shape)}, window {window}"
-        assert weights.shape == scores.shape, f"{label}: shape {tuple(weights.shape)}"
-        assert torch.isfinite(weights).all(), (
-            f"{label}: nan or inf; mask with -inf *before* the softmax, not after"
+def _window_stack(window: int, n_layers: int) -> torch.nn.Module:
+    """n_layers sliding-window attention layers, each inside a residual connection,
+    in float64 so that a dependence through several layers is never rounded away."""
+    with torch.random.fork_rng():  # the learner's global seed is left as it was
+        layers = [
+            _layer(AttentionMask(window=window), seed=n).double()
+            for n in range(n_layers)
+        ]
+
+    def stack(x: torch.Tensor) -> torch.Tensor:
+        for layer in layers:
+            x = x + layer(x)
+        return x
+
+    return stack
+
+
+@torch.no_grad()
+def _measured_dependence(layer, T: int, D: int = 16) -> torch.Tensor:
+    """(T, T) bool: output i of ``layer`` moves when only input j is changed."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(1, T, D, generator=g, dtype=torch.float64)  # (1, T, D)
+    base = layer(x)[0]  # (T, D)
+    depends = torch.zeros(T, T, dtype=torch.bool)
+    for j in range(T):
+        changed = x.clone()
+        changed[0, j] = torch.randn(D, generator=g, dtype=torch.float64)
+        depends[:, j] = (layer(changed)[0] - base).abs().amax(dim=-1) > 1e-10
+    return depends
+
+
+@exercise("window_reach")
+def verify_window_reach(fn) -> None:
+    """``window_reach(window, n_layers, T)``: (T, T) bool, output i of n_layers
+    stacked sliding-window layers depends on input j; measured on such a stack."""
+    cases = [(3, 1, 6), (2, 2, 7), (3, 2, 10), (4, 3, 12), (1, 4, 5), (3, 4, 8)]
+    for window, n_layers, T in cases:
+        label = f"window {window}, {n_layers} layer{'s' * (n_layers > 1)}, T={T}"
+        want = _measured_dependence(_window_stack(window, n_layers), T)
+        got = fn(window, n_layers, T)
+        assert isinstance(got, torch.Tensor), f"{label}: expected a tensor, got {got!r}"
+        assert got.shape == (T, T) and got.dtype == torch.bool, (
+            f"{label}: got {tuple(got.shape)} {got.dtype}, want a (T, T) bool tensor"
         )
-        T = shape[-1]
-        i, j = torch.arange(T)[:, None], torch.arange(T)[None, :]
-        allowed = (j <= i) & (i - j < window)  # (T, T), True = may attend
-        oracle = F.scaled_dot_product_attention(q, k, v, attn_mask=allowed)
-        assert torch.allclose(weights @ v, oracle, atol=1e-5), (
-            f"{label}: weights @ v differs from PyTorch's attention with that mask. "
-            "Forbid the future (j > i) *and* keys too far back (i - j >= window)."
-        )
+        wrong = (got != want).nonzero()
+        if len(wrong):
+            i, j = wrong[0].tolist()
+            does = "changes" if want[i, j] else "does not change"
+            raise AssertionError(
+                f"{label}: entry [{i}, {j}] is {bool(got[i, j])}, want "
+                f"{bool(want[i, j])}: in a real stack, output {i} {does} when only "
+                f"input {j} changes. One layer lets position {i} read positions "
+                f"{max(i - window + 1, 0)}...{i} of the layer below it; each of those "
+                "had read further back in the layers under that."
+            )
 
 
 def _scores_by_hand(layer: CausalSelfAttention, x: torch.Tensor, scale: float):

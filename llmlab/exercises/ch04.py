@@ -1,7 +1,8 @@
-"""Checkers for chapter 04, the transformer block: RMSNorm, what a norm keeps, the size
-of the residual stream across depth, and counting a Llama-style block.
+"""Checkers for chapter 04, the transformer block: folding a norm's scale and shift
+into the next linear layer, what a norm keeps, the size of the residual stream across
+depth, and counting a Llama-style block.
 
-Right answers come from PyTorch (``F.rms_norm``) and from ``llmlab.model`` (``GPT``,
+Right answers come from ``llmlab.model`` (``LayerNorm``, ``RMSNorm``, ``GPT``,
 ``Block``) run or built on the meta device."""
 
 from __future__ import annotations
@@ -13,38 +14,88 @@ import torch
 import torch.nn.functional as F
 
 from llmlab.exercises._core import exercise, multiple_choice, question
-from llmlab.model import GPT, PRESETS, Block
+from llmlab.model import GPT, PRESETS, Block, LayerNorm, RMSNorm
 
 
 def _expect_tensor(label: str, got: object) -> None:
     assert isinstance(got, torch.Tensor), f"{label}: expected a tensor, got {type(got)}"
 
 
-@exercise("rms_norm")
-def verify_rms_norm(fn) -> None:
-    """``rms_norm(x, weight, eps)``: x (..., D), weight (D,) -> (..., D)."""
+def _fold_cases() -> list[tuple[str, torch.nn.Module, torch.nn.Linear]]:
+    """(label, norm with a non-trivial scale and shift, the linear layer reading it)."""
     g = torch.Generator().manual_seed(5)
-    cases = {
-        "one vector of 4": (torch.tensor([1.0, -2.0, 3.0, 0.5]), 1e-6),
-        "rows far from zero mean (RMSNorm does not subtract it)": (
-            torch.randn(3, 8, generator=g) + 5.0,
-            1e-6,
+    cases = []
+    for label, norm, d_out, bias in [
+        ("RMSNorm(8), then Linear(8 -> 12) without bias", RMSNorm(8), 12, False),
+        ("LayerNorm(8), then Linear(8 -> 8) with bias", LayerNorm(8), 8, True),
+        ("LayerNorm(16), then Linear(16 -> 5) without bias", LayerNorm(16), 5, False),
+        (
+            "LayerNorm(6) without shift, then Linear(6 -> 10) with bias",
+            LayerNorm(6, bias=False),
+            10,
+            True,
         ),
-        "a (B, T, D) = (2, 3, 16) batch": (torch.randn(2, 3, 16, generator=g), 1e-5),
-        "tiny inputs, where eps matters": (torch.full((2, 4), 1e-4), 1e-6),
-    }
-    for label, (x, eps) in cases.items():
-        weight = 1.0 + 0.1 * torch.randn(x.shape[-1], generator=g)
-        got = fn(x.clone(), weight.clone(), eps)
-        _expect_tensor(label, got)
-        want = F.rms_norm(x, (x.shape[-1],), weight, eps)
-        assert got.shape == want.shape, (
-            f"{label}: shape {tuple(got.shape)}, want {tuple(want.shape)}"
+    ]:
+        D = norm.weight.shape[0]
+        linear = torch.nn.Linear(D, d_out, bias=bias)
+        with torch.no_grad():
+            for p in [*norm.parameters(), *linear.parameters()]:
+                p.copy_(torch.randn(p.shape, generator=g))
+            norm.weight.add_(1.0)  # a scale around 1, as after training
+        cases.append((label, norm, linear))
+    return cases
+
+
+@exercise("fold_norm")
+def verify_fold_norm(fn) -> None:
+    """``fold_norm(norm, linear)`` -> (weight, bias): a linear layer that, reading the
+    plain normalised vector (unit scale, zero shift), gives linear(norm(x))."""
+    x = torch.randn(3, 4, 16, generator=torch.Generator().manual_seed(6)) * 3 + 1
+    for label, norm, linear in _fold_cases():
+        layers = {"linear": linear, "norm": norm}
+        before = {
+            f"{k}.{n}": p.detach().clone()
+            for k, layer in layers.items()
+            for n, p in layer.named_parameters()
+        }
+        with torch.no_grad():
+            got = fn(norm, linear)
+        assert isinstance(got, (tuple, list)) and len(got) == 2, (
+            f"{label}: expected a pair (weight, bias), got {got!r:.80}"
         )
-        assert torch.allclose(got, want, atol=1e-5, rtol=1e-4), (
-            f"{label}: got {got.flatten()[:4].tolist()}..., want "
-            f"{want.flatten()[:4].tolist()}... Hint: divide by sqrt(mean(x**2) + eps) "
-            "over the last dimension, then multiply by weight."
+        weight, bias = got
+        d_out, D = linear.weight.shape
+        _expect_tensor(f"{label}, the weight", weight)
+        assert weight.shape == (d_out, D), (
+            f"{label}: the weight has shape {tuple(weight.shape)}, want {(d_out, D)}, "
+            "stored like nn.Linear's: (out, in)"
+        )
+        if bias is None:
+            bias = torch.zeros(d_out)
+        _expect_tensor(f"{label}, the bias", bias)
+        assert bias.shape == (d_out,), (
+            f"{label}: the bias has shape {tuple(bias.shape)}, want {(d_out,)}"
+        )
+        for k, layer in layers.items():
+            for n, p in layer.named_parameters():
+                assert torch.equal(p, before[f"{k}.{n}"]), (
+                    f"{label}: `{k}.{n}` changed; build new tensors and leave both "
+                    "layers as they are"
+                )
+        x_ = x[..., :D]
+        with torch.no_grad():
+            want = linear(norm(x_))
+            plain = type(norm)(D, eps=norm.eps)  # unit scale, zero shift
+            folded = F.linear(plain(x_), weight, bias)
+        shown = [
+            [round(v, 3) for v in t.flatten()[:3].tolist()] for t in (folded, want)
+        ]
+        assert torch.allclose(folded, want, atol=1e-4, rtol=1e-4), (
+            f"{label}: the folded layer on the plain normalised x gives {shown[0]}..., "
+            f"linear(norm(x)) gives {shown[1]}... Hint: the scale multiplies input "
+            "feature i, so it scales column i of the weight (weights are stored (out, "
+            "in)); the shift is a constant input vector, so what it contributes to "
+            "the output is a constant too."
         )
 
 

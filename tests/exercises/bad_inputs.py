@@ -83,9 +83,9 @@ CASES = [
     ),
     _case(
         "A function that returns the wrong shape",
-        'check("rms_norm", rms_norm)  # return x.mean(-1)',
-        "rms_norm",
-        lambda x, weight, eps: x.mean(-1),
+        'check("fold_norm", fold_norm)  # weight = linear.weight.T * gamma[:, None]',
+        "fold_norm",
+        lambda norm, linear: (linear.weight.T * norm.weight[:, None], linear.bias),
         "shape",
     ),
     _case(

@@ -289,3 +289,69 @@ def test_entropy_bits_accepts_the_guarded_sum() -> None:
 )
 def test_entropy_bits_rejects(wrong) -> None:
     assert check("entropy_bits", wrong, quiet=True) is False
+
+
+# ------------------------------------------------ ch03 window_reach, ch04 fold_norm
+def _reach(allowed):
+    def window_reach(window, n_layers, T):
+        i, j = torch.arange(T)[:, None], torch.arange(T)[None, :]
+        return allowed(i, j, window, n_layers)
+
+    return window_reach
+
+
+@pytest.mark.parametrize(
+    "wrong",
+    [
+        _reach(lambda i, j, w, n: (j <= i) & (i - j < w)),  # one layer, depth ignored
+        _reach(lambda i, j, w, n: (j <= i) & (i - j < n * w)),  # n·w, not n·(w - 1)
+        _reach(lambda i, j, w, n: (j <= i) & (i - j < n * (w - 1))),  # one short
+        _reach(lambda i, j, w, n: (j <= i) & (i - j < w**n)),  # reach multiplied
+        _reach(lambda i, j, w, n: (i - j).abs() <= n * (w - 1)),  # the future too
+        _reach(lambda i, j, w, n: ((j <= i) & (i - j <= n * (w - 1))).float()),
+    ],
+    ids=["one layer", "n*w", "one short", "w**n", "not causal", "float"],
+)
+def test_window_reach_rejects(wrong) -> None:
+    assert check("window_reach", wrong, quiet=True) is False
+
+
+def _fold(scale_of, *, shift=True, bias_from=None):
+    def fold_norm(norm, linear):
+        W = linear.weight
+        b = linear.bias if linear.bias is not None else torch.zeros(W.shape[0])
+        beta = getattr(norm, "bias", None)
+        if shift and beta is not None:
+            b = b + (bias_from or (lambda W, beta: W @ beta))(W, beta)
+        return scale_of(W, norm.weight), b
+
+    return fold_norm
+
+
+def _in_place(norm, linear):
+    linear.weight.mul_(norm.weight)
+    return linear.weight, linear.bias
+
+
+def test_fold_norm_accepts_columns_and_shift() -> None:
+    assert check("fold_norm", _fold(lambda W, g: W * g), quiet=True) is True
+
+
+@pytest.mark.parametrize(
+    "wrong, says",
+    [
+        (_fold(lambda W, g: g[:, None] * W), "raised"),  # rows scaled (F != D)
+        (_fold(lambda W, g: W), "Hint"),  # the scale forgotten
+        (_fold(lambda W, g: W * g, shift=False), "Hint"),  # the shift forgotten
+        (_fold(lambda W, g: W * g, bias_from=lambda W, b: W.T @ b), "Hint"),
+        (_fold(lambda W, g: W * g, bias_from=lambda W, b: (W * b) @ b), "Hint"),
+        (_in_place, "changed"),
+    ],
+    ids=["rows", "no scale", "no shift", "W.T beta", "shift scaled", "in place"],
+)
+def test_fold_norm_rejects(capsys, wrong, says) -> None:
+    assert check("fold_norm", wrong) is False
+    assert says in capsys.readouterr().out
+
+
+# ------------------------------------------- end of ch03 window_reach, ch04 fold_norm
