@@ -7,35 +7,53 @@ import torch
 from llmlab.exercises._core import exercise
 
 
-@exercise("softmax")
-def verify_softmax(fn) -> None:
-    """``softmax(logits)`` over the last dimension, stable for large logits."""
-    cases = {
+def _short(values: torch.Tensor) -> str:
+    """The first few values of a tensor, rounded, for a feedback message."""
+    flat = [round(v, 4) for v in values.flatten().tolist()]
+    return str(flat) if len(flat) <= 8 else f"{str(flat[:6])[:-1]}, ... of {len(flat)}]"
+
+
+def _log_softmax_cases() -> dict[str, torch.Tensor]:
+    g = torch.Generator().manual_seed(0)
+    return {
         "three logits": torch.tensor([1.0, 2.0, 3.0]),
         "all equal": torch.zeros(5),
-        "a batch of rows": torch.randn(
-            4, 7, generator=torch.Generator().manual_seed(0)
-        ),
+        "a batch of rows (4, 7)": torch.randn(4, 7, generator=g),
+        "a (2, 3, 5) batch": 3 * torch.randn(2, 3, 5, generator=g),
         "large logits (exp overflows float32 past 88)": torch.tensor(
             [1000.0, 999.0, 0.0]
         ),
-        "very negative logits": torch.tensor([-1000.0, -1001.0]),
+        "very negative logits (exp underflows to 0)": torch.tensor([-1000.0, -1001.0]),
+        "a gap of 200 (the small probability underflows to 0 in float32)": (
+            torch.tensor([[0.0, -200.0, -5.0], [300.0, 0.0, 299.0]])
+        ),
     }
-    for label, logits in cases.items():
+
+
+@exercise("log_softmax")
+def verify_log_softmax(fn) -> None:
+    """``log_softmax(logits)``: log of the softmax over the last dimension, finite
+    wherever the logits are, even where the probability underflows in float32."""
+    for label, logits in _log_softmax_cases().items():
         got = fn(logits.clone())
         assert isinstance(got, torch.Tensor), (
-            f"{label}: expected a tensor, got {type(got)}"
+            f"{label}: expected a tensor, got {type(got).__name__}"
         )
-        want = torch.softmax(logits, dim=-1)
+        want = torch.log_softmax(logits.double(), dim=-1)
         assert got.shape == want.shape, (
-            f"{label}: shape {tuple(got.shape)}, want {tuple(want.shape)}"
+            f"{label}: shape {tuple(got.shape)}, want {tuple(want.shape)} (one "
+            "log-probability per logit)"
         )
         assert torch.isfinite(got).all(), (
-            f"{label}: got {got.tolist()}, which is not finite. "
-            "Hint: subtracting the max logit first changes nothing mathematically."
+            f"{label}: got {_short(got)}, which is not finite. log(softmax(z)) "
+            "overflows or underflows on the way; work in the log domain: "
+            "log p_i = z_i - log(sum_j exp(z_j)), with the max logit subtracted "
+            "inside the exp and added back outside the log."
         )
-        assert torch.allclose(got, want, atol=1e-6), (
-            f"{label}: got {got.tolist()}, want {want.tolist()}"
+        assert torch.allclose(got.double(), want, rtol=1e-5, atol=1e-5), (
+            f"{label}: got {_short(got)}, want {_short(want)}. The natural log "
+            "(not log2) of the softmax over the last dimension; each row's "
+            "exp(result) sums to 1."
         )
 
 

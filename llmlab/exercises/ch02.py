@@ -1,5 +1,5 @@
-"""Checkers for chapter 02, embeddings: cosine neighbours, analogies by vector
-arithmetic, gradients of the lookup."""
+"""Checkers for chapter 02, embeddings: how much two tables agree on neighbours,
+analogies by vector arithmetic, gradients of the lookup."""
 
 from __future__ import annotations
 
@@ -13,30 +13,91 @@ def _expect_tensor(label: str, got: object) -> None:
     assert isinstance(got, torch.Tensor), f"{label}: expected a tensor, got {type(got)}"
 
 
-@exercise("nearest_neighbours")
-def verify_nearest_neighbours(fn) -> None:
-    """``nearest_neighbours(table, token_id, k)``: k most cosine-similar other ids."""
+def _neighbour_sets(
+    table: torch.Tensor, ids: list[int], k: int, *, score: str = "cosine"
+) -> list[set[int]]:
+    """The k best-scoring other ids among ``ids`` for each id, in float64."""
+    rows = table[ids].double()  # (N, D)
+    if score == "cosine":
+        rows = F.normalize(rows, dim=-1)
+    sims = rows @ rows.T if score != "euclidean" else -torch.cdist(rows, rows)
+    sims.fill_diagonal_(float("-inf"))  # a token is not its own neighbour
+    return [{ids[j] for j in row} for row in sims.topk(k, dim=-1).indices.tolist()]
+
+
+def _overlap(a: torch.Tensor, b: torch.Tensor, ids: list[int], k: int, **kw) -> float:
+    pairs = zip(_neighbour_sets(a, ids, k, **kw), _neighbour_sets(b, ids, k, **kw))
+    return sum(len(x & y) for x, y in pairs) / (k * len(ids))
+
+
+def _overlap_cases() -> list[tuple[str, torch.Tensor, torch.Tensor, list[int], int]]:
     g = torch.Generator().manual_seed(3)
-    # Row 1 points the same way as row 0 but is long; row 2 is short and close in
-    # Euclidean distance but points elsewhere. Cosine similarity ranks 1 above 2.
-    scaled = torch.tensor([[1.0, 0.0], [10.0, 0.5], [0.5, 0.6], [-1.0, 0.1]])
-    cases = {
-        "a table where length and direction disagree": (scaled, 0, 2),
-        "a random table (20, 8), k=3": (torch.randn(20, 8, generator=g), 7, 3),
-        "a random table (50, 16), k=5": (torch.randn(50, 16, generator=g), 0, 5),
-    }
-    for label, (table, token_id, k) in cases.items():
-        got = fn(table.clone(), token_id, k)
-        got = [int(i) for i in (got.tolist() if isinstance(got, torch.Tensor) else got)]
-        similarity = F.cosine_similarity(table[token_id][None], table, dim=-1)
-        similarity[token_id] = float("-inf")  # a token is not its own neighbour
-        want = similarity.topk(k).indices.tolist()
-        assert token_id not in got, f"{label}: {got} contains the token itself"
-        assert len(got) == k, f"{label}: got {len(got)} ids, want k={k}"
-        assert got == want, (
-            f"{label}: got {got}, want {want} (most similar first). Hint: cosine "
-            "similarity divides the dot product by both vectors' lengths."
+    table = torch.randn(30, 8, generator=g)
+    rotation, _ = torch.linalg.qr(torch.randn(8, 8, generator=g))
+    lengths = torch.rand(30, 1, generator=g) * 10 + 0.1  # from 0.1 to 10.1
+    noisy = table + 0.5 * torch.randn(30, 8, generator=g)
+    wider = table @ torch.randn(8, 16, generator=g)  # (30, 16)
+    other = torch.randn(30, 8, generator=g)
+    subset = torch.randperm(30, generator=g)[:12].tolist()
+    everything = list(range(30))
+    return [
+        ("a table and a rotated copy", table, table @ rotation, everything, 3),
+        ("rows rescaled to lengths 0.1..10", table, table * lengths, everything, 3),
+        ("two unrelated random tables, k=3", table, other, everything, 3),
+        ("a table and a noisy copy, k=4", table, noisy, everything, 4),
+        ("tables of widths 8 and 16, k=1", table, wider, everything, 1),
+        ("ids: 12 of the 30 rows, shuffled, k=2", table, noisy, subset, 2),
+        ("k = len(ids) - 1: every other id", table, other, subset, 11),
+    ]
+
+
+_MISTAKES = {
+    "counting each id as its own neighbour": "self",
+    "ranking by the dot product": "dot",
+    "ranking by Euclidean distance": "euclidean",
+    "searching all rows of the table instead of only the ids": "all rows",
+}
+
+
+def _mistake(a, b, ids, k, name: str) -> float:
+    if name in ("dot", "euclidean"):
+        return _overlap(a, b, ids, k, score=name)
+    if name == "all rows":
+        all_a = _neighbour_sets(a, list(range(len(a))), k)
+        all_b = _neighbour_sets(b, list(range(len(b))), k)
+        return sum(len(all_a[i] & all_b[i]) for i in ids) / (k * len(ids))
+    n = len(ids)  # "self": top k of the similarities with the diagonal kept
+    eye = torch.eye(n, dtype=torch.float64)
+    sets = []
+    for t in (a, b):
+        unit = F.normalize(t[ids].double(), dim=-1)
+        sims = unit @ unit.T + 1e-9 * eye  # self first, ahead of an equal row
+        sets.append([set(r) for r in sims.topk(k, dim=-1).indices.tolist()])
+    return sum(len(x & y) for x, y in zip(*sets)) / (k * n)
+
+
+@exercise("neighbour_overlap")
+def verify_neighbour_overlap(fn) -> None:
+    """``neighbour_overlap(table_a, table_b, ids, k)``: for each id, its k most
+    cosine-similar other ids (among ``ids``) in each table; the fraction of the k
+    that the two tables share, averaged over the ids."""
+    for label, a, b, ids, k in _overlap_cases():
+        got = float(fn(a.clone(), b.clone(), list(ids), k))  # one number
+        want = _overlap(a, b, ids, k)
+        if abs(got - want) < 1e-6:
+            continue
+        matches = [
+            why
+            for why, name in _MISTAKES.items()
+            if abs(got - _mistake(a, b, ids, k, name)) < 1e-6
+        ]
+        hint = (
+            f" That is the result of {' or '.join(matches)}; rank the other ids by "
+            "cosine similarity."
+            if matches
+            else " The share of the k neighbours in common, averaged over the ids."
         )
+        raise AssertionError(f"{label}: got {got:.4f}, want {want:.4f}.{hint}")
 
 
 @exercise("embedding_grad")

@@ -27,18 +27,18 @@ def _printed(name: str, fn, **kwargs) -> str:
     return out.getvalue().strip()
 
 
-def softmax_forever(logits: torch.Tensor) -> torch.Tensor:
+def log_softmax_forever(logits: torch.Tensor) -> torch.Tensor:
     while True:
         pass
 
 
-def softmax_in_place(logits: torch.Tensor) -> torch.Tensor:
-    logits.sub_(logits.max(-1, keepdim=True).values).exp_()
-    return logits / logits.sum(-1, keepdim=True)
+def log_softmax_in_place(logits: torch.Tensor) -> torch.Tensor:
+    logits.sub_(logits.max(-1, keepdim=True).values)
+    return logits - logits.exp().sum(-1, keepdim=True).log()
 
 
-def softmax_crashing(logits: torch.Tensor) -> torch.Tensor:
-    return logits.exp() / logits.sum(dim=2)
+def log_softmax_crashing(logits: torch.Tensor) -> torch.Tensor:
+    return logits - logits.exp().sum(dim=2).log()
 
 
 def _case(title: str, code: str, name: str, fn, match: str, **kwargs) -> dict:
@@ -54,31 +54,31 @@ def _case(title: str, code: str, name: str, fn, match: str, **kwargs) -> dict:
 CASES = [
     _case(
         "An unfinished exercise (the stub still raises)",
-        'check("softmax", softmax)  # raise NotImplementedError',
-        "softmax",
+        'check("log_softmax", log_softmax)  # raise NotImplementedError',
+        "log_softmax",
         lambda logits: (_ for _ in ()).throw(NotImplementedError),
         "not done yet",
     ),
     _case(
         "A function that never returns",
-        'check("softmax", softmax, timeout=0.2)  # while True: ...',
-        "softmax",
-        softmax_forever,
+        'check("log_softmax", log_softmax, timeout=0.2)  # while True: ...',
+        "log_softmax",
+        log_softmax_forever,
         "ran for more than 0.2 s",
         timeout=0.2,
     ),
     _case(
         "A function that returns nothing",
-        'check("nearest_neighbours", nearest_neighbours)  # no return statement',
-        "nearest_neighbours",
-        lambda table, token_id, k: None,
+        'check("neighbour_overlap", neighbour_overlap)  # no return statement',
+        "neighbour_overlap",
+        lambda table_a, table_b, ids, k: None,
         "returned None \\(is a `return` missing\\?\\)",
     ),
     _case(
         "A function that returns a list where a tensor is expected",
-        'check("softmax", softmax)  # return probs.tolist()',
-        "softmax",
-        lambda logits: torch.softmax(logits, -1).tolist(),
+        'check("log_softmax", log_softmax)  # return log_probs.tolist()',
+        "log_softmax",
+        lambda logits: torch.log_softmax(logits, -1).tolist(),
         "expected a tensor",
     ),
     _case(
@@ -90,23 +90,23 @@ CASES = [
     ),
     _case(
         "A function that returns NaN",
-        'check("softmax", softmax)  # exp overflows, inf / inf',
-        "softmax",
-        lambda logits: logits.exp() / logits.exp().sum(-1, keepdim=True),
+        'check("log_softmax", log_softmax)  # log(exp(z) / sum): inf / inf',
+        "log_softmax",
+        lambda logits: (logits.exp() / logits.exp().sum(-1, keepdim=True)).log(),
         "not finite",
     ),
     _case(
         "A function that changes its input in place",
-        'check("softmax", softmax)  # logits.sub_(...).exp_()',
-        "softmax",
-        softmax_in_place,
+        'check("log_softmax", log_softmax)  # logits.sub_(...)',
+        "log_softmax",
+        log_softmax_in_place,
         "changed its argument `logits` in place",
     ),
     _case(
         "A function that crashes",
-        'check("softmax", softmax)  # logits.sum(dim=2) on a 1-D tensor',
-        "softmax",
-        softmax_crashing,
-        "your function raised IndexError: .* \\(line \\d+: return logits.exp",
+        'check("log_softmax", log_softmax)  # sum(dim=2) on a 1-D tensor',
+        "log_softmax",
+        log_softmax_crashing,
+        "your function raised IndexError: .* \\(line \\d+: return logits - ",
     ),
 ]

@@ -355,3 +355,96 @@ def test_fold_norm_rejects(capsys, wrong, says) -> None:
 
 
 # ------------------------------------------- end of ch03 window_reach, ch04 fold_norm
+
+
+# ============================================ ch00 log_softmax, ch02 neighbour_overlap
+# (the exercises that replaced ch00 softmax and ch02 nearest_neighbours)
+def _log_softmax_shifted(logits):
+    top = logits.max(dim=-1, keepdim=True).values
+    return logits - top - (logits - top).exp().sum(dim=-1, keepdim=True).log()
+
+
+def test_log_softmax_accepts_the_shifted_log_sum_exp() -> None:
+    assert check("log_softmax", _log_softmax_shifted, quiet=True) is True
+
+
+def _log_softmax_top_not_subtracted(logits):  # the shift not carried through
+    top = logits.max(dim=-1, keepdim=True).values
+    return logits - (logits - top).exp().sum(dim=-1, keepdim=True).log()
+
+
+def _log_softmax_whole_tensor(logits):  # one max and one sum for every row
+    shifted = logits - logits.max()
+    return shifted - shifted.exp().sum().log()
+
+
+@pytest.mark.parametrize(
+    "wrong",
+    [
+        lambda logits: torch.log(torch.softmax(logits, dim=-1)),  # underflows to -inf
+        lambda logits: logits - logits.exp().sum(dim=-1, keepdim=True).log(),
+        _log_softmax_top_not_subtracted,
+        lambda logits: _log_softmax_shifted(logits) / math.log(2),  # log2
+        _log_softmax_whole_tensor,
+        lambda logits: torch.softmax(logits, dim=-1),  # probabilities, not logs
+    ],
+    ids=[
+        "log of softmax",
+        "no shift",
+        "shift dropped",
+        "log2",
+        "whole tensor",
+        "probs",
+    ],
+)
+def test_log_softmax_rejects(wrong) -> None:
+    assert check("log_softmax", wrong, quiet=True) is False
+
+
+def _neighbours(score, *, keep_self=False, pool_all=False, ordered=False):
+    """A neighbour_overlap ranking rows by ``score(rows) -> (N, N)``."""
+
+    def neighbour_overlap(table_a, table_b, ids, k):
+        pool = list(range(len(table_a))) if pool_all else list(ids)
+        lists = []
+        for table in (table_a, table_b):
+            sims = score(table[pool])
+            if not keep_self:
+                sims.fill_diagonal_(float("-inf"))
+            lists.append(sims.topk(k, dim=-1).indices.tolist())
+        rows = [pool.index(i) for i in ids]
+        if ordered:  # position by position, as if the order mattered
+            shared = [
+                sum(x == y for x, y in zip(lists[0][r], lists[1][r])) for r in rows
+            ]
+        else:
+            shared = [len(set(lists[0][r]) & set(lists[1][r])) for r in rows]
+        return sum(shared) / (k * len(ids))
+
+    return neighbour_overlap
+
+
+def _cosines(rows):
+    unit = torch.nn.functional.normalize(rows, dim=-1)
+    return unit @ unit.T
+
+
+def test_neighbour_overlap_accepts_cosine_sets() -> None:
+    assert check("neighbour_overlap", _neighbours(_cosines), quiet=True) is True
+
+
+@pytest.mark.parametrize(
+    "wrong, says",
+    [
+        (_neighbours(lambda rows: rows @ rows.T), "dot product"),
+        (_neighbours(lambda rows: -torch.cdist(rows, rows)), "Euclidean"),
+        (_neighbours(_cosines, keep_self=True), "its own neighbour"),
+        (_neighbours(_cosines, pool_all=True), "all rows of the table"),
+        (_neighbours(_cosines, ordered=True), "want"),
+        (lambda a, b, ids, k: 1.0, "want"),  # every table "agrees"
+    ],
+    ids=["dot", "euclidean", "self", "all rows", "ordered", "constant"],
+)
+def test_neighbour_overlap_rejects(capsys, wrong, says) -> None:
+    assert check("neighbour_overlap", wrong) is False
+    assert says in capsys.readouterr().out
