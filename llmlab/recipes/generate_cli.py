@@ -3,8 +3,9 @@
 Give it a zoo name (``stdlib-small``) or a checkpoint directory (a zoo entry, or
 the ``--out`` directory of ``llmlab train``), a prompt (``--prompt`` or standard
 input), and sampling options; it prints the continuation as it is generated.
-This module turns command-line text into a ``SamplingConfig`` and calls
-``llmlab.generate``.
+Before generating it times the model's matrix kernels (``tune_kernels``) unless
+given ``--no-tune``. This module turns command-line text into a ``SamplingConfig``
+and calls ``llmlab.generate``.
 
 Taught in: chapters/07_sampling.ipynb
 """
@@ -17,7 +18,7 @@ from pathlib import Path
 
 import torch
 
-from llmlab.generate import SamplingConfig, TextStream, stream
+from llmlab.generate import SamplingConfig, TextStream, stream, tune_kernels
 from llmlab.model import GPT, GPTConfig
 from llmlab.tokenizer import BPETokenizer, ByteTokenizer
 from llmlab.train import checkpoint as ckpt
@@ -44,6 +45,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--seed", type=int, default=0, help="sampling seed")
     parser.add_argument(
         "--no-stream", action="store_true", help="print only when finished"
+    )
+    parser.add_argument(
+        "--no-tune",
+        action="store_true",
+        help="use torch's default matrix kernels instead of timing the fastest for "
+        "this model first (llmlab.generate.tune_kernels; the tokens are the same)",
     )
     parser.add_argument(
         "--cache-dir", type=Path, default=None, help="zoo cache (default ~/.cache)"
@@ -100,6 +107,8 @@ def main(argv: list[str] | None = None) -> str:
     except (RuntimeError, ValueError) as error:
         raise SystemExit(f"llmlab generate: --device: {error}") from None
     model, tokenizer = load_model(args.model, cache_dir=args.cache_dir, device=device)
+    if not args.no_tune:
+        tune_kernels(model, batch_size=1)  # one prompt: one row per decode step
     prompt = args.prompt if args.prompt is not None else sys.stdin.read()
     ids = tokenizer.encode(prompt)
     if not ids:

@@ -80,6 +80,22 @@ def test_greedy_prompt_flag_in_process(checkpoint_dir, capsys) -> None:
     assert capsys.readouterr().out == text + "\n"
 
 
+def test_kernels_are_tuned_unless_told_not_to(checkpoint_dir, monkeypatch) -> None:
+    directory, model = checkpoint_dir
+    tuned = []
+    real = generate_cli.tune_kernels
+    monkeypatch.setattr(
+        generate_cli,
+        "tune_kernels",
+        lambda m, **kw: tuned.append(kw) or real(m, repeats=1, **kw),
+    )
+    args = [str(directory), "--prompt", "import ", "--max-new-tokens", "9"]
+    args += ["--temperature", "0", "--no-stream"]
+    want = _expected(model, "import ", 9, temperature=0.0)
+    assert generate_cli.main(args + ["--no-tune"]) == want and tuned == []
+    assert generate_cli.main(args) == want and tuned == [{"batch_size": 1}]
+
+
 def test_llmlab_console_script_knows_generate(checkpoint_dir, capsys) -> None:
     directory, model = checkpoint_dir
     assert (
