@@ -151,11 +151,17 @@ def _fastest(modules: list[nn.Linear], batch_size: int, repeats: int) -> str:
         calls[kernel]()  # warm-up: first calls pay for allocation and kernel choice
     for _ in range(repeats):
         for kernel in KERNELS:  # interleaved
-            if x.device.type == "cuda":
-                torch.cuda.synchronize(x.device)
+            _synchronize(x.device)
             start = time.perf_counter()
             calls[kernel]()
-            if x.device.type == "cuda":
-                torch.cuda.synchronize(x.device)
+            _synchronize(x.device)
             seconds[kernel].append(time.perf_counter() - start)
     return min(KERNELS, key=lambda k: statistics.median(seconds[k]))
+
+
+def _synchronize(device: torch.device) -> None:
+    """Wait for queued GPU work, so the clock measures it."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+    elif device.type == "mps":
+        torch.mps.synchronize()
