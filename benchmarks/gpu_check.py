@@ -15,7 +15,8 @@ Rows of the table:
   ``PEAK_BF16`` does not list;
 - attention forward + backward time and peak memory at 4k–32k tokens for the
   reference, tiled ("flash") and SDPA paths (OOM is reported, not fatal);
-- generation tokens/s with and without the KV cache at batch 1 and 32;
+- generation tokens/s with and without the KV cache at batch 1 and 32, and with the
+  cache after ``tune_kernels`` (the "tuned" row);
 - the largest training batch (powers of two) that fits at T = 1024.
 Every timing synchronises the device before reading the clock. Figures are medians
 of 3 repeats. Results go to ``benchmarks/results/gpu_check-<device>.md`` with the
@@ -40,6 +41,7 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
+from llmlab.generate import reset_kernels, tune_kernels
 from llmlab.model import GPT, PRESETS, GPTConfig, KVCache, attend
 from llmlab.train import TrainConfig, build_optimizer, next_token_loss, train_step
 from llmlab.utils.atomic import atomic_replace
@@ -226,7 +228,9 @@ def generation_rows(sizes: Sizes, device) -> list[dict]:
                 nxt = logits.argmax(-1, keepdim=True)
                 logits = model(nxt, cache=cache)[:, -1]
 
-        for name, fn in (("no cache", plain), ("KV cache", cached)):
+        for name, fn in (("no cache", plain), ("KV cache", cached), ("tuned", cached)):
+            if name == "tuned":  # the KV cache again, with tune_kernels' choice
+                tune_kernels(model, batch_size=batch)
             seconds = timed(fn, device, sizes.repeats)
             rows.append(
                 {
@@ -234,6 +238,7 @@ def generation_rows(sizes: Sizes, device) -> list[dict]:
                     "tokens/s": batch * sizes.new_tokens / seconds,
                 }
             )
+        reset_kernels(model)
     return rows
 
 

@@ -53,7 +53,9 @@ def test_dry_run_runs_every_section_and_writes_the_table(tmp_path) -> None:
     for T in sizes.attention_lengths:
         expected += [f"attention {a}, T={T}" for a in ("reference", "flash", "sdpa")]
     for B in sizes.generation_batches:
-        expected += [f"generation, {c}, batch {B}" for c in ("no cache", "KV cache")]
+        expected += [
+            f"generation, {c}, batch {B}" for c in ("no cache", "KV cache", "tuned")
+        ]
     expected.append(f"largest training batch at T={sizes.model.context_length}")
     assert list(rows) == expected
     # MFU = tokens/s · training FLOPs per token / the peak given on the command line.
