@@ -64,30 +64,21 @@ def report(model, tokenizer, spec, *, n_samples: int = 100) -> dict:
     ]
     bpb = bits_per_byte(model, tokenizer, held_out, separator_id=tokenizer.eot_id)
     room = model.config.context_length - len(tokenizer.encode("def ")) - 1
+    settings = {f"parse_rate@T{t}": SamplingConfig(temperature=t) for t in TEMPERATURES}
+    settings["parse_rate@T0.8,min_p0.3"] = MIN_P
     rates = {}
-    for temperature in TEMPERATURES:
+    for key, sampling in settings.items():
         samples = python_samples(
             model,
             tokenizer,
             n=n_samples,
             max_new_tokens=min(200, room),  # 200 unless the context is shorter
-            sampling=SamplingConfig(temperature=temperature),
+            sampling=sampling,
             generator=torch.Generator().manual_seed(0),
             stop_id=tokenizer.eot_id,
             document_start=tokenizer.eot_id,
         )
-        rates[f"parse_rate@T{temperature}"] = parse_rate(samples)
-    samples = python_samples(
-        model,
-        tokenizer,
-        n=n_samples,
-        max_new_tokens=min(200, room),
-        sampling=MIN_P,
-        generator=torch.Generator().manual_seed(0),
-        stop_id=tokenizer.eot_id,
-        document_start=tokenizer.eot_id,
-    )
-    rates["parse_rate@T0.8,min_p0.3"] = parse_rate(samples)
+        rates[key] = parse_rate(samples)
     # the ceiling: the same 200-token cut of the held-out files' own top-level defs
     real = reference_samples(tokenizer, held_out, n_tokens=min(200, room))
     return {
