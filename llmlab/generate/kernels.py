@@ -75,9 +75,7 @@ def tune_kernels(
     reset_kernels(model)
     groups: dict[tuple[int, int], list[nn.Linear]] = defaultdict(list)
     seen: set[int] = set()
-    for module in model.modules():
-        if not isinstance(module, nn.Linear) or type(module.weight) is not nn.Parameter:
-            continue  # DTensor shards and other tensor subclasses keep their kernel
+    for module in _linears(model):
         if id(module.weight) not in seen:
             seen.add(id(module.weight))
             groups[tuple(module.weight.shape)].append(module)
@@ -95,17 +93,25 @@ def use_kernels(model: nn.Module, choice: dict[tuple[int, int], str]) -> None:
     bad = {shape: k for shape, k in choice.items() if k not in KERNELS}
     if bad:
         raise ValueError(f"unknown kernel(s) {bad}; expected one of {KERNELS}")
-    for module in model.modules():
-        if isinstance(module, nn.Linear) and type(module.weight) is nn.Parameter:
-            _use(module, choice.get(tuple(module.weight.shape), "row"))
+    for module in _linears(model):
+        _use(module, choice.get(tuple(module.weight.shape), "row"))
 
 
 @torch.no_grad()
 def reset_kernels(model: nn.Module) -> None:
     """Back to ``F.linear`` on row-major weights for each ``nn.Linear`` of ``model``."""
-    for module in model.modules():
-        if isinstance(module, nn.Linear) and type(module.weight) is nn.Parameter:
-            _use(module, "row")
+    for module in _linears(model):
+        _use(module, "row")
+
+
+def _linears(model: nn.Module) -> list[nn.Linear]:
+    """The ``nn.Linear`` modules whose weight is a plain ``Parameter`` (DTensor
+    shards and other tensor subclasses keep their kernel)."""
+    return [
+        m
+        for m in model.modules()
+        if isinstance(m, nn.Linear) and type(m.weight) is nn.Parameter
+    ]
 
 
 def kernel_of(module: nn.Linear) -> str:
